@@ -1,0 +1,79 @@
+"""Every test runs with its own Jupyter dirs, cache, keyring and no outside network."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+from tests.fakes.keyring_backend import MemoryKeyring
+
+ISOLATED_VARS = (
+    "TAKOPI_NB_CONFIG",
+    "TAKOPI_NB_CATALOG_URL",
+    "TAKOPI_NB_OFFLINE",
+    "TAKOPI_NB_CODEX_ISSUER",
+    "JUPYTER_CONFIG_PATH",
+    "JUPYTER_PLATFORM_DIRS",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENROUTER_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENCODE_API_KEY",
+    "ZAI_API_KEY",
+    "ZHIPU_API_KEY",
+    "AI_GATEWAY_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every takopi_nb and Jupyter location into ``tmp_path``."""
+    for name in ISOLATED_VARS:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    for sub in ("jupyter-config", "jupyter-data", "jupyter-runtime", "cache"):
+        (home / sub).mkdir(parents=True)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(home / "jupyter-config"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(home / "jupyter-data"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(home / "jupyter-runtime"))
+    monkeypatch.setenv("TAKOPI_NB_CACHE_DIR", str(home / "cache"))
+    # The catalog must never reach models.dev from a test: an unroutable loopback port.
+    monkeypatch.setenv("TAKOPI_NB_CATALOG_URL", "http://127.0.0.1:9/api.json")
+    monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", "http://127.0.0.1:9")
+    yield home
+    from takopi_nb import _reset_for_tests
+
+    _reset_for_tests()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse connections to anything but loopback, so a test can never reach a real service."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+            if not (host.startswith("127.") or host in ("::1", "localhost")):
+                raise OSError(f"test tried to reach {host!r}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -1,0 +1,1 @@
+"""Loopback fakes of the services takopi_nb talks to. Each speaks the real wire format."""

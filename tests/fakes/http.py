@@ -1,0 +1,151 @@
+"""A threaded stdlib HTTP server on 127.0.0.1 with request recording.
+
+Subclass :class:`FakeHandler`-based routing by giving :class:`LoopbackServer`
+a ``routes`` mapping ``(METHOD, path) -> callable(request) -> Response``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes | Iterable[bytes] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, **headers: str) -> Response:
+        return cls(status, json.dumps(data).encode(), dict(headers))
+
+
+Handler = Callable[[Request], Response]
+
+
+class LoopbackServer:
+    """Serve ``routes`` on 127.0.0.1:<free port> in a background thread.
+
+    ``routes`` maps ``(method, path)`` to a handler; a handler under
+    ``(method, "*")`` catches every path of that method. Every request is kept
+    in ``requests`` for assertions.
+    """
+
+    def __init__(self, routes: dict[tuple[str, str], Handler] | None = None) -> None:
+        self.routes: dict[tuple[str, str], Handler] = dict(routes or {})
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = Request(
+                    self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body
+                )
+                with server._lock:
+                    server.requests.append(request)
+                handler = server.routes.get((self.command, parts.path)) or server.routes.get(
+                    (self.command, "*")
+                )
+                response = handler(request) if handler else Response.json(
+                    {"error": {"message": f"no route {self.command} {parts.path}"}}, 404
+                )
+                self._send(response)
+
+            def _send(self, response: Response) -> None:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                for key, value in response.headers.items():
+                    self.send_header(key, value)
+                if isinstance(response.body, bytes):
+                    self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    self.wfile.write(response.body)
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for chunk in response.body:
+                        if chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                            self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def requests_to(self, path: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+
+def sse(events: Iterable[tuple[str | None, Any]]) -> Iterator[bytes]:
+    """Server-sent events frames: ``(event name or None, data)``; data is JSON-encoded unless str."""
+    for name, data in events:
+        text = data if isinstance(data, str) else json.dumps(data)
+        frame = (f"event: {name}\n" if name else "") + f"data: {text}\n\n"
+        yield frame.encode()
