@@ -523,12 +523,16 @@ class TakopiConfig(Configurable):
             rewritten[:] = done
             return new_doc
 
-        self._by_id[new_id] = self._by_id.pop(old_id)
-        try:
-            self._transact(mutate)
-        except Exception:
-            self._by_id[old_id] = self._by_id.pop(new_id)
-            raise
+        with self._lock:
+            try:
+                snapshot = self.runtime.store.transact(mutate)
+            except Exception:
+                self._synced = None
+                self.reload_if_changed()
+                raise
+            # Keep the same Provider object, so widgets bound to it stay bound.
+            self._by_id[new_id] = self._by_id.pop(old_id)
+            self._sync(snapshot)
         self.runtime.secrets.move(old_id, new_id)
         self._credentials_changed(provider)
         prefix = old_id + "/"
