@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AuthError,
@@ -30,12 +29,15 @@ from .errors import (
     RefError,
     TakopiError,
 )
-from .provider_types import PROVIDER_TYPES, ProviderType
-from .refs import ModelRef, format_ref, parse_ref
 
+TYPE_CHECKING = False  # importing typing costs ~8 ms; this module must stay instant
 if TYPE_CHECKING:
+    from typing import Any
+
     from .catalog import Catalog, ModelInfo, get_catalog
     from .config import Provider, TakopiConfig, get_config
+    from .provider_types import PROVIDER_TYPES, ProviderType
+    from .refs import ModelRef, format_ref, parse_ref
     from .resolve import ResolvedModel, resolve
     from .widgets import ProvidersPanel, panel
 
@@ -75,6 +77,11 @@ __all__ = [
 ]
 
 _LAZY = {
+    "PROVIDER_TYPES": "provider_types",
+    "ProviderType": "provider_types",
+    "ModelRef": "refs",
+    "format_ref": "refs",
+    "parse_ref": "refs",
     "Catalog": "catalog",
     "ModelInfo": "catalog",
     "get_catalog": "catalog",

@@ -151,7 +151,7 @@ class Provider(HasTraits):
 
     @property
     def credential_source(self) -> str | None:
-        """"keyring" | "file" | "env:NAME" | "oauth" | None — never the credential itself."""
+        """ "keyring" | "file" | "env:NAME" | "oauth" | None — never the credential itself."""
         return self._config.runtime.credential_source(self.record)
 
     @property
@@ -282,9 +282,13 @@ class TakopiConfig(Configurable):
         return default_codex_issuer()
 
     def _make_runtime(self) -> Runtime:
-        admin = None if self.admin_config_files is None else [Path(p) for p in self.admin_config_files]
-        store = ConfigStore(Path(self.config_file).expanduser() if self.config_file else None, admin)
-        return Runtime(store, SecretStore(self.secret_backend), self.codex_issuer)
+        admin = (
+            None if self.admin_config_files is None else [Path(p) for p in self.admin_config_files]
+        )
+        store = ConfigStore(
+            Path(self.config_file).expanduser() if self.config_file else None, admin
+        )
+        return Runtime(store, SecretStore(self.secret_backend), self.codex_issuer)  # type: ignore[arg-type]
 
     @observe("config_file", "admin_config_files", "secret_backend")
     def _locations_changed(self, change: dict[str, Any]) -> None:
@@ -359,7 +363,9 @@ class TakopiConfig(Configurable):
             current = snap.providers.get(record.id)
             if current is None:
                 return None  # removed by another kernel meanwhile; the sync drops it here too
-            return doc_ops.with_provider_updated(doc, current, {name: list(value) if name == "models" else value})
+            return doc_ops.with_provider_updated(
+                doc, current, {name: list(value) if name == "models" else value}
+            )
 
         self._transact(mutate)
 
@@ -425,8 +431,10 @@ class TakopiConfig(Configurable):
 
             known = list(self._by_id)
             moved = self._synced.renamed.get(provider_id) if self._synced else None
-            hint = f" It was renamed to {moved!r}." if moved in self._by_id else _close(
-                provider_id, known
+            hint = (
+                f" It was renamed to {moved!r}."
+                if moved in self._by_id
+                else _close(provider_id, known)
             )
             raise ModelNotFoundError(
                 f"No provider {provider_id!r}. Known ids: {_listing(known) or '(none yet)'}.{hint}"
@@ -518,7 +526,9 @@ class TakopiConfig(Configurable):
                     "Choose another id."
                 )
             if old_id not in snap.providers:
-                raise ConfigError(f"Provider {old_id!r} no longer exists (removed by another kernel).")
+                raise ConfigError(
+                    f"Provider {old_id!r} no longer exists (removed by another kernel)."
+                )
             new_doc, done = doc_ops.with_provider_renamed(doc, old_id, new_id)
             rewritten[:] = done
             return new_doc
@@ -545,7 +555,10 @@ class TakopiConfig(Configurable):
         log.info(
             "renamed provider %s to %s; rewrote %s; refs saved elsewhere that start with %r "
             "must be updated by hand",
-            old_id, new_id, rewritten or "nothing", prefix,
+            old_id,
+            new_id,
+            rewritten or "nothing",
+            prefix,
         )
         return not_rewritten
 
@@ -558,15 +571,19 @@ class TakopiConfig(Configurable):
             raise ValueError(f"purpose must be 'chat' or 'embedding', not {purpose!r}")
         record, model_id = resolve_in(self.runtime.snapshot(), ref, purpose)  # type: ignore[arg-type]
         return ResolvedModel(
-            record.id, model_id, record.type, record.effective_base_url, purpose,  # type: ignore[arg-type]
-            record, self.runtime,
+            record.id,
+            model_id,
+            record.type,
+            record.effective_base_url,
+            purpose,  # type: ignore[arg-type]
+            record,
+            self.runtime,
         )
 
     @property
     def secret_notice(self) -> str | None:
         """Says where keys are kept when it is not an OS keyring (for the UI), else None."""
         return self.runtime.secrets.notice
-
 
 
 def free_provider_id(base: str, taken: Any) -> str:

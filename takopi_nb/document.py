@@ -191,7 +191,9 @@ def merge_layers(
             problems.append(f"{user_where}: {exc}; entry kept in the file but not loaded")
             continue
         if record.id in providers:
-            problems.append(f"{user_where}: duplicate provider id {record.id!r}; later entry ignored")
+            problems.append(
+                f"{user_where}: duplicate provider id {record.id!r}; later entry ignored"
+            )
             continue
         providers[record.id] = record
 
@@ -247,9 +249,11 @@ def _entries(doc: Mapping[str, Any], problems: list[str], where: str) -> list[An
 
 def _copy(doc: Mapping[str, Any]) -> dict[str, Any]:
     new = copy.deepcopy(dict(doc))
-    new["version"] = max(FORMAT_VERSION, new.get("version", FORMAT_VERSION)) if isinstance(
-        new.get("version"), int
-    ) else FORMAT_VERSION
+    new["version"] = (
+        max(FORMAT_VERSION, new.get("version", FORMAT_VERSION))
+        if isinstance(new.get("version"), int)
+        else FORMAT_VERSION
+    )
     if not isinstance(new.get("providers"), list):
         new["providers"] = []
     return new

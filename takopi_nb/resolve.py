@@ -185,7 +185,7 @@ def resolve_in(
         moved = snapshot.renamed.get(provider_id)
         hint = (
             f" Provider {provider_id!r} was renamed to {moved!r}: use {moved + '/' + model_id!r}."
-            if moved in snapshot.providers
+            if moved is not None and moved in snapshot.providers
             else _close(provider_id, known)
         )
         raise ModelNotFoundError(

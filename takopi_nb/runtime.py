@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .document import ConfigSnapshot, ProviderRecord
-from .secrets import SecretStore, env_secret
 from .storage import ConfigStore
+
+if TYPE_CHECKING:
+    from .secrets import SecretStore
 
 __all__ = ["DEFAULT_CODEX_ISSUER", "Runtime", "active_runtime"]
 
 DEFAULT_CODEX_ISSUER = "https://auth.openai.com"
+
+
+def _secret_store() -> SecretStore:
+    # Imported on first use: resolve() needs no secret, and the keyring machinery is slow to load.
+    from .secrets import SecretStore
+
+    return SecretStore()
 
 
 def default_codex_issuer() -> str:
@@ -26,7 +36,7 @@ def default_codex_issuer() -> str:
 @dataclass(eq=False)
 class Runtime:
     store: ConfigStore = field(default_factory=ConfigStore)
-    secrets: SecretStore = field(default_factory=SecretStore)
+    secrets: SecretStore = field(default_factory=_secret_store)
     codex_issuer: str = field(default_factory=default_codex_issuer)
 
     def snapshot(self) -> ConfigSnapshot:
@@ -38,6 +48,8 @@ class Runtime:
 
     def api_key(self, record: ProviderRecord) -> tuple[str, str] | None:
         """(key, source) for an API-key provider: the secret store first, then env vars."""
+        from .secrets import env_secret
+
         found = self.secrets.get(record.id)
         if found is not None:
             return found
@@ -47,7 +59,7 @@ class Runtime:
         return None
 
     def credential_source(self, record: ProviderRecord) -> str | None:
-        """"keyring" | "file" | "env:NAME" | "oauth" | None; never the value."""
+        """ "keyring" | "file" | "env:NAME" | "oauth" | None; never the value."""
         if record.type_info.auth == "oauth":
             return "oauth" if self.secrets.get(record.id) is not None else None
         found = self.api_key(record)

@@ -7,6 +7,7 @@ logs, prints or puts a secret in an exception message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -191,10 +192,8 @@ class SecretStore:
                     import keyring
                     from keyring.errors import PasswordDeleteError
 
-                    try:
+                    with contextlib.suppress(PasswordDeleteError):
                         keyring.delete_password(KEYRING_SERVICE, provider_id)
-                    except PasswordDeleteError:
-                        pass
                 except Exception as exc:
                     self._keyring_failed(exc)
             self._update_file(provider_id, None)

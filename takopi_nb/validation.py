@@ -11,15 +11,19 @@ from .errors import ConfigError
 __all__ = ["check_base_url", "check_provider_id", "is_loopback_host"]
 
 _ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-ID_RULE = "1–64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+ID_RULE = (
+    "1–64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+)
 
 
 def check_provider_id(provider_id: object) -> str:
     """Return ``provider_id`` if it is a valid id, else raise ConfigError saying the rule."""
     if isinstance(provider_id, str) and _ID_PATTERN.fullmatch(provider_id):
         return provider_id
-    shown = provider_id if not isinstance(provider_id, str) or len(provider_id) < 80 else (
-        provider_id[:77] + "..."
+    shown = (
+        provider_id
+        if not isinstance(provider_id, str) or len(provider_id) < 80
+        else (provider_id[:77] + "...")
     )
     hint = ""
     if isinstance(provider_id, str) and provider_id:

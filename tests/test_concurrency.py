@@ -66,9 +66,7 @@ def test_eight_processes_adding_fifty_providers_each(tmp_path: Path) -> None:
     watcher = threading.Thread(target=watch)
     watcher.start()
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", ADD_MANY, str(w), "50"], env=child_env(config_file)
-        )
+        subprocess.Popen([sys.executable, "-c", ADD_MANY, str(w), "50"], env=child_env(config_file))
         for w in range(8)
     ]
     try:

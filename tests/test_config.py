@@ -76,7 +76,7 @@ def test_bad_ids_are_refused_with_the_rule(bad: str) -> None:
 def test_duplicate_id_is_refused_and_suggests_another() -> None:
     cfg = tk.get_config()
     cfg.add_provider("openai", id="main")
-    with pytest.raises(tk.ConfigError, match="already exists.*'main-2'"):
+    with pytest.raises(tk.ConfigError, match=r"already exists.*'main-2'"):
         cfg.add_provider("anthropic", id="main")
     assert [p.type for p in cfg.providers] == ["openai"]
 
@@ -283,7 +283,9 @@ def test_admin_layer_providers_are_managed(
     assert corp.managed and corp.credential_source == "env:CORP_KEY"
     assert cfg.default_model == "corp/gpt-5.2"
     m = tk.resolve("corp/gpt-5.2")
-    assert m.base_url == "https://llm.corp.example/v1" and m.headers()["Authorization"].endswith(KEY)
+    assert m.base_url == "https://llm.corp.example/v1" and m.headers()["Authorization"].endswith(
+        KEY
+    )
 
     with pytest.raises(tk.ConfigError, match="managed"):
         cfg.remove_provider("corp")

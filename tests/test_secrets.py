@@ -77,7 +77,9 @@ def test_environment_variables_are_the_fallback(monkeypatch: pytest.MonkeyPatch)
     cfg = tk.get_config()
     p = cfg.add_provider("openai", models=["gpt-5.2"])
     assert p.credential_source == "env:OPENAI_API_KEY"
-    assert tk.resolve("openai/gpt-5.2").headers()["Authorization"] == "Bearer sk-from-env-000000000000"
+    assert (
+        tk.resolve("openai/gpt-5.2").headers()["Authorization"] == "Bearer sk-from-env-000000000000"
+    )
     p.set_api_key(KEY)
     assert p.credential_source == "keyring"
     monkeypatch.setenv("ZHIPU_API_KEY", "zk-000000000000")

@@ -76,15 +76,23 @@ class LoopbackServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = Request(
-                    self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    dict(self.headers.items()),
+                    body,
                 )
                 with server._lock:
                     server.requests.append(request)
                 handler = server.routes.get((self.command, parts.path)) or server.routes.get(
                     (self.command, "*")
                 )
-                response = handler(request) if handler else Response.json(
-                    {"error": {"message": f"no route {self.command} {parts.path}"}}, 404
+                response = (
+                    handler(request)
+                    if handler
+                    else Response.json(
+                        {"error": {"message": f"no route {self.command} {parts.path}"}}, 404
+                    )
                 )
                 self._send(response)
 

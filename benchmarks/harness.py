@@ -1,0 +1,60 @@
+"""Tiny measuring helpers shared by the benchmark scripts: medians, fresh processes, tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fresh_process_ms(code: str, runs: int = 15, env: dict[str, str] | None = None) -> float:
+    """Median of ``runs`` fresh interpreters, each timing ``code`` in-process (ms).
+
+    ``code`` runs between two perf_counter readings; interpreter start-up is not counted,
+    so the figure is what the user waits for after the kernel is up.
+    """
+    wrapper = (
+        "import time as _t\n_t0 = _t.perf_counter()\n"
+        + code
+        + "\nprint('ELAPSED', (_t.perf_counter() - _t0) * 1000)\n"
+    )
+    full_env = dict(os.environ, **(env or {}))
+    full_env.setdefault("PYTHONPATH", REPO)
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", wrapper],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        samples.append(float(out.rsplit("ELAPSED", 1)[1]))
+    return statistics.median(samples)
+
+
+def in_process_us(fn: Callable[[], object], number: int = 2000, repeat: int = 7) -> float:
+    """Median per-call time of ``fn`` in microseconds."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number * 1e6)
+    return statistics.median(times)
+
+
+def table(title: str, rows: Sequence[Sequence[str]]) -> str:
+    header = ("figure", "takopi_nb", "baseline", "ratio / target")
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(4)]
+    line = lambda r: (
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+    )  # noqa: E731
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([f"\n### {title}\n", line(header), sep, *(line(r) for r in rows)])
