@@ -108,6 +108,11 @@ def test_poll_expired_denied_slow_down(fake: FakeChatGPT) -> None:
     fake.slow_down_polls = 1
     assert _poll(fake, c).json()["error"]["code"] == "slow_down"
     assert _poll(fake, c).json()["error"]["code"] == "deviceauth_authorization_pending"
+    # Optional: a poll sooner than the interval is told to slow down.
+    fake.interval, fake.enforce_interval = "5", True
+    d = _usercode(fake)
+    assert _poll(fake, d).json()["error"]["code"] == "deviceauth_authorization_pending"
+    assert _poll(fake, d).json()["error"]["code"] == "slow_down"
 
 
 def test_refresh_rotates_accepts_json_and_form_and_detects_reuse(fake: FakeChatGPT) -> None:

@@ -1,0 +1,100 @@
+"""Codex "Sign in with ChatGPT": device-code login, tokens, refresh, backend headers.
+
+Modules: :mod:`.device_flow` (the pure state machine), :mod:`.driver` (runs it on
+a thread as a :class:`DeviceCodeFlow`), :mod:`.tokens` (the token set and its
+secret-store JSON), :mod:`.refresh` (refresh serialised across processes),
+:mod:`.backend` (headers and the model list), :mod:`.jwt` (claims).
+
+The functions here take a *runtime* (``.secrets``, ``.codex_issuer``) and a
+provider *record* (``.id``, ``.effective_base_url``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .backend import CodexModel, backend_models, codex_headers, recover_unauthorized
+from .constants import CLIENT_ID, CLIENT_VERSION, ORIGINATOR
+from .tokens import CodexAccount, TokenSet, delete_tokens, load_tokens, store_tokens
+
+if TYPE_CHECKING:
+    from .backend import RecordLike, RuntimeLike
+    from .driver import DeviceCodeFlow
+
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_VERSION",
+    "ORIGINATOR",
+    "CodexAccount",
+    "CodexModel",
+    "DeviceCodeFlow",
+    "TokenSet",
+    "account",
+    "backend_models",
+    "codex_headers",
+    "has_tokens",
+    "load_tokens",
+    "logout",
+    "recover_unauthorized",
+    "start_login",
+    "store_tokens",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The driver pulls in traitlets; only sign-in needs it.
+    if name == "DeviceCodeFlow":
+        from .driver import DeviceCodeFlow
+
+        return DeviceCodeFlow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def start_login(runtime: RuntimeLike, record: RecordLike) -> DeviceCodeFlow:
+    """Start "Sign in with ChatGPT" for ``record`` and return the running flow at once."""
+    from .driver import DeviceCodeFlow
+
+    flow = DeviceCodeFlow(
+        provider_id=record.id, issuer=runtime.codex_issuer, secrets=runtime.secrets
+    )
+    return flow.start()
+
+
+def logout(runtime: RuntimeLike, record: RecordLike) -> None:
+    """Sign out: revoke the refresh token (best effort) and delete the stored tokens."""
+    from .backend import forget_models
+    from .refresh import forget, refresh_lock, revoke_refresh_token
+
+    with refresh_lock(record.id):
+        try:
+            tokens = load_tokens(runtime.secrets, record.id)
+        except Exception:  # an unreadable entry is still deleted below
+            tokens = None
+        if tokens is not None:
+            revoke_refresh_token(runtime.codex_issuer, tokens.refresh_token)
+        delete_tokens(runtime.secrets, record.id)
+    forget(record.id)
+    forget_models(record.id)
+
+
+def account(runtime: RuntimeLike, record: RecordLike) -> CodexAccount | None:
+    """Who is signed in (email, plan, account id), or None. Never a token."""
+    tokens = load_tokens(runtime.secrets, record.id)
+    return tokens.account if tokens is not None else None
+
+
+def has_tokens(runtime: RuntimeLike, record: RecordLike) -> bool:
+    return load_tokens(runtime.secrets, record.id) is not None
+
+
+def _reset() -> None:
+    """Forget process-wide state (test isolation): caches, remembered failures, running flows."""
+    import sys
+
+    from . import backend, refresh
+
+    backend._reset()
+    refresh._reset()
+    driver = sys.modules.get(f"{__name__}.driver")
+    if driver is not None:
+        driver._reset()
