@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .catalog import ModelInfo
+    from .wire import ChatResult, ChatStream, EmbeddingResult
 
 __all__ = ["Purpose", "ResolvedModel", "resolve", "resolve_in"]
 
@@ -71,13 +72,9 @@ class ResolvedModel:
 
     def headers(self) -> dict[str, str]:
         """Authentication headers for this provider; refreshes OAuth tokens when needed."""
-        if self.provider_type == "codex":
-            from .codex import codex_headers
+        from . import wire
 
-            return codex_headers(self.runtime, self.record)
-        if PROVIDER_TYPES[self.provider_type].wire == "anthropic":
-            return {"x-api-key": self.api_key(), "anthropic-version": "2023-06-01"}
-        return {"Authorization": f"Bearer {self.api_key()}"}
+        return wire.headers(self)
 
     @property
     def auth(self) -> httpx.Auth:
@@ -126,13 +123,13 @@ class ResolvedModel:
         system: str | None = None,
         stream: bool = False,
         **params: Any,
-    ) -> Any:
+    ) -> ChatResult | ChatStream:
         """Send a prompt (or messages); returns the reply text, or an iterator of chunks."""
         from . import wire
 
         return wire.chat(self, prompt_or_messages, system=system, stream=stream, **params)
 
-    def embed(self, texts: str | Iterable[str], **params: Any) -> list[list[float]]:
+    def embed(self, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
         """Embedding vectors for ``texts``."""
         from . import wire
 

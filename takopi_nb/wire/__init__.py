@@ -1,0 +1,183 @@
+"""Using a resolved model: HTTP auth and clients, SDK hand-off, built-in chat and embeddings.
+
+``ResolvedModel`` methods delegate here. Three wire protocols (DESIGN §7):
+OpenAI-compatible chat completions and embeddings (openai, openrouter,
+deepseek, opencode, zai, vercel), Anthropic Messages (anthropic), and Codex
+Responses over SSE (codex). OpenCode Zen models whose catalog entry names
+another AI-SDK package use that package's wire format under the same base URL:
+``@ai-sdk/anthropic`` → Anthropic Messages, ``@ai-sdk/openai`` → OpenAI
+Responses, ``@ai-sdk/google`` → Gemini ``generateContent``.
+
+Rules kept everywhere:
+
+- The credential goes only to the origin of the provider's base URL. Requests
+  elsewhere, redirect hops included, carry no credential header.
+- Errors are :class:`~takopi_nb.TakopiError` subclasses that say what to do;
+  provider text is quoted with secrets masked.
+- 408/429/5xx and failed connects are retried a bounded number of times with
+  backoff, honouring ``Retry-After``.
+- Vercel's default base URL is the AI SDK route (``/v3/ai``); HTTP calls then
+  use the gateway's OpenAI-compatible route ``https://ai-gateway.vercel.sh/v1``.
+- ``embed()`` on an anthropic provider: Anthropic has no embeddings API, so it
+  raises :class:`~takopi_nb.errors.EmbeddingsNotSupportedError`, unless the
+  provider has a Base URL override (a proxy), which is then sent an
+  OpenAI-style ``POST {base}/embeddings``.
+
+httpx is imported only when one of these functions is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .results import ChatResult, ChatStream, ConnectionResult, EmbeddingResult
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ChatResult",
+    "ChatStream",
+    "ConnectionResult",
+    "EmbeddingResult",
+    "anthropic_client",
+    "anthropic_kwargs",
+    "api_base_url",
+    "chat",
+    "embed",
+    "headers",
+    "make_async_client",
+    "make_auth",
+    "make_client",
+    "openai_client",
+    "openai_kwargs",
+    "test_connection",
+    "wire_protocol",
+]
+
+
+def _endpoint(model: Any) -> Any:
+    from .endpoint import endpoint_for_model
+
+    return endpoint_for_model(model)
+
+
+def wire_protocol(model: Any) -> str:
+    """``chat_completions`` | ``anthropic_messages`` | ``responses`` | ``codex`` | ``gemini``."""
+    return str(_endpoint(model).protocol())
+
+
+def api_base_url(model: Any) -> str:
+    """Where HTTP calls go: the base URL, or for Vercel's default its OpenAI-compatible route."""
+    return str(_endpoint(model).api_base)
+
+
+def headers(model: Any) -> dict[str, str]:
+    """The credential headers this model's calls carry, in its wire format's style.
+
+    ``Authorization: Bearer`` for OpenAI-compatible calls; ``x-api-key`` and
+    ``anthropic-version`` for Anthropic Messages (including opencode's Claude
+    models); ``x-goog-api-key`` for opencode's Gemini models; the ChatGPT token
+    and account headers for codex (refreshed when near expiry).
+    """
+    return dict(_endpoint(model).credentials().headers())
+
+
+def make_auth(model: Any) -> httpx.Auth:
+    """An ``httpx.Auth`` adding the credential to requests for the provider's origin only.
+
+    For codex it refreshes the token near expiry and, after a 401, recovers and
+    retries once.
+    """
+    from .http import ProviderAuth
+
+    endpoint = _endpoint(model)
+    return ProviderAuth(endpoint.credentials(), endpoint.origin)
+
+
+def make_client(model: Any, **httpx_kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client`` with ``base_url`` = the API base, the auth, redirects followed
+    (credentials never leave the origin) and long timeouts; kwargs go to ``httpx.Client``."""
+    from .http import build_client
+
+    endpoint = _endpoint(model)
+    return build_client(endpoint, endpoint.credentials(), **httpx_kwargs)
+
+
+def make_async_client(model: Any, **httpx_kwargs: Any) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` twin of :func:`make_client`."""
+    from .http import build_async_client
+
+    endpoint = _endpoint(model)
+    return build_async_client(endpoint, endpoint.credentials(), **httpx_kwargs)
+
+
+def openai_kwargs(model: Any) -> dict[str, Any]:
+    """``base_url``, ``api_key``, ``default_headers`` for ``openai.OpenAI(**kwargs)``."""
+    from .sdk import openai_kwargs as build
+
+    return build(_endpoint(model))
+
+
+def anthropic_kwargs(model: Any) -> dict[str, Any]:
+    """``base_url``, ``api_key``, ``default_headers`` for ``anthropic.Anthropic(**kwargs)``."""
+    from .sdk import anthropic_kwargs as build
+
+    return build(_endpoint(model))
+
+
+def openai_client(model: Any, **kwargs: Any) -> Any:
+    """An ``openai.OpenAI`` client (the package must be installed)."""
+    from .sdk import openai_client as build
+
+    return build(_endpoint(model), **kwargs)
+
+
+def anthropic_client(model: Any, **kwargs: Any) -> Any:
+    """An ``anthropic.Anthropic`` client (the package must be installed)."""
+    from .sdk import anthropic_client as build
+
+    return build(_endpoint(model), **kwargs)
+
+
+def chat(
+    model: Any,
+    prompt_or_messages: Any,
+    *,
+    system: str | None = None,
+    stream: bool = False,
+    **params: Any,
+) -> ChatResult | ChatStream:
+    """Send a prompt (or a list of ``{"role", "content"}`` messages) and return the answer.
+
+    Returns a :class:`ChatResult` (a ``str`` with ``.usage``, ``.model``,
+    ``.finish_reason``, ``.raw``), or with ``stream=True`` a :class:`ChatStream`
+    yielding text chunks (``.text`` and ``.usage`` are final once exhausted).
+    ``params`` go into the request body (``temperature``, ``max_tokens``, ...),
+    except ``timeout`` (seconds) and ``max_retries``, which control the call.
+    """
+    from .calls import chat as run
+
+    return run(_endpoint(model), prompt_or_messages, system=system, stream=stream, params=params)
+
+
+def embed(model: Any, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
+    """One vector per text, in order (a ``list`` of ``list[float]`` with ``.usage``).
+
+    Large inputs are sent in batches (``batch_size=``); other ``params`` go
+    into the request body (e.g. ``dimensions``).
+    """
+    from .calls import embed as run
+
+    return run(_endpoint(model), texts, params)
+
+
+def test_connection(runtime: Any, record: Any, **options: Any) -> ConnectionResult:
+    """Check a provider: list its models, or send a tiny request where listing is unsupported."""
+    from .connection import test_connection as run
+
+    return run(runtime, record, **options)
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -1,0 +1,803 @@
+"""Faithful loopback fakes of the LLM provider HTTP APIs takopi_nb speaks.
+
+:class:`FakeProvider` serves, under one path prefix (``/v1`` unless told):
+
+- OpenAI-compatible ``POST chat/completions`` (JSON, or SSE chunks ending in
+  ``data: [DONE]``, with the usage chunk when ``stream_options.include_usage``),
+  ``POST embeddings``, ``GET models``; ``Authorization: Bearer``; error bodies
+  ``{"error": {"message", "type", "param", "code"}}``.
+- Anthropic Messages ``POST messages`` (``x-api-key``, or the bearer form the
+  current SDK sends, and ``anthropic-version`` required; SSE ``message_start``, ``content_block_start``, ``ping``,
+  ``content_block_delta`` (``text_delta``), ``content_block_stop``,
+  ``message_delta`` (usage), ``message_stop``); error bodies
+  ``{"type": "error", "error": {"type", "message"}}``.
+- OpenAI Responses ``POST responses`` (JSON, or SSE ``response.*`` events).
+- Gemini ``POST models/{model}:generateContent`` and
+  ``:streamGenerateContent?alt=sse`` (``x-goog-api-key``).
+
+``flavor`` says whose ``GET models`` and whose error shape the server has:
+``"openai"`` (Bearer, ``{"data": [...]}``) or ``"anthropic"`` (x-api-key). All
+requests are recorded in ``requests`` (see :mod:`tests.fakes.http`).
+
+Knobs (plain attributes): ``reply`` (the answer's chunks), ``fail_next()``
+(queue error answers, e.g. 429 with ``Retry-After`` or 500), ``redirect_to``
+(answer 307 to another origin), ``list_models`` (False: ``GET models`` is 404),
+``truncate_stream`` (drop the stream before its end), ``stream_error`` (an
+error event mid-stream), ``echo_key`` (the 401 message quotes the key it got,
+as a careless proxy might), ``delay`` (seconds before answering).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from typing import Any, Literal
+
+from tests.fakes.http import LoopbackServer, Request, Response, sse
+
+__all__ = ["FakeProvider", "OtherHost", "openai_error"]
+
+
+def openai_error(message: str, type_: str, code: str | None = None, status: int = 400) -> Response:
+    return Response.json(
+        {"error": {"message": message, "type": type_, "param": None, "code": code}}, status
+    )
+
+
+def anthropic_error(message: str, type_: str, status: int) -> Response:
+    return Response.json({"type": "error", "error": {"type": type_, "message": message}}, status)
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+def _fast_thread(server: LoopbackServer) -> None:
+    """serve_forever polls every 0.5 s by default, which makes every stop() that slow."""
+    server._thread = threading.Thread(
+        target=server._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+
+
+class OtherHost(LoopbackServer):
+    """A recording server on a *different host* (127.0.0.2) where the system allows it.
+
+    Falls back to 127.0.0.1 on another port (still another origin) where
+    127.0.0.2 cannot be bound. Answers every request with ``answer``.
+    """
+
+    def __init__(self, answer: Response | None = None) -> None:
+        self.answer = answer or Response.json(
+            {"error": {"message": "who are you?", "type": "invalid_request_error"}}, 401
+        )
+        super().__init__({("GET", "*"): self._any, ("POST", "*"): self._any})
+        handler = self._httpd.RequestHandlerClass
+        try:
+            httpd = ThreadingHTTPServer(("127.0.0.2", 0), handler)
+        except OSError:
+            self.host = "127.0.0.1"
+        else:
+            self._httpd.server_close()
+            self._httpd = httpd
+            self._httpd.daemon_threads = True
+            self.host = "127.0.0.2"
+        _fast_thread(self)
+
+    def _any(self, request: Request) -> Response:
+        return self.answer
+
+    def __enter__(self) -> OtherHost:
+        self.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class FakeProvider:
+    """One provider's API on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        key: str = "sk-test-0123456789abcdefKEY",
+        prefix: str = "/v1",
+        flavor: Literal["openai", "anthropic"] = "openai",
+        models: tuple[str, ...] = ("m", "gpt-5.2", "claude-sonnet-4-5", "gemini-3-pro"),
+        embedding_models: tuple[str, ...] = ("text-embedding-3-small",),
+        dimensions: int = 4,
+    ) -> None:
+        self.key = key
+        self.prefix = prefix.rstrip("/")
+        self.flavor = flavor
+        self.models = list(models)
+        self.embedding_models = list(embedding_models)
+        self.dimensions = dimensions
+        self.reply: list[str] = ["Hello", " from", " the", " fake."]
+        self.redirect_to: str | None = None
+        self.list_models = True
+        self.truncate_stream = False
+        self.stream_error: dict[str, Any] | None = None
+        self.echo_key = False
+        self.delay = 0.0
+        """Seconds to wait before answering an API request (for timeouts)."""
+        self._failures: deque[Response] = deque()
+        self._lock = threading.Lock()
+        self._server = LoopbackServer({("GET", "*"): self._dispatch, ("POST", "*"): self._dispatch})
+        _fast_thread(self._server)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeProvider:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def base_url(self) -> str:
+        return self._server.url + self.prefix
+
+    @property
+    def requests(self) -> list[Request]:
+        return self._server.requests
+
+    def requests_to(self, suffix: str) -> list[Request]:
+        return self._server.requests_to(self.prefix + "/" + suffix.lstrip("/"))
+
+    def fail_next(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """The next ``times`` API requests get this answer (a provider-shaped body by default)."""
+        if body is None:
+            body = self._error_body(status)
+        for _ in range(times):
+            self._failures.append(Response(status, json.dumps(body).encode(), dict(headers or {})))
+
+    def _error_body(self, status: int) -> dict[str, Any]:
+        kinds = {
+            400: "invalid_request_error",
+            401: "authentication_error",
+            403: "permission_error",
+            404: "not_found_error",
+            429: "rate_limit_error",
+            500: "api_error",
+            502: "api_error",
+            503: "api_error",
+            529: "overloaded_error",
+        }
+        kind = kinds.get(status, "api_error")
+        message = {429: "Rate limit reached for requests", 529: "Overloaded"}.get(
+            status, f"fake failure {status}"
+        )
+        if self.flavor == "anthropic":
+            return {"type": "error", "error": {"type": kind, "message": message}}
+        code = {429: "rate_limit_exceeded", 500: "server_error"}.get(status)
+        return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    def _dispatch(self, request: Request) -> Response:
+        response = self._route(request)
+        if self.delay:
+            time.sleep(self.delay)
+            # The client may have given up: a chunked body keeps the broken pipe quiet.
+            body = response.body
+            chunks = [body] if isinstance(body, bytes) else body
+            return Response(response.status, iter(chunks), response.headers, response.content_type)
+        return response
+
+    def _route(self, request: Request) -> Response:
+        if not request.path.startswith(self.prefix + "/"):
+            return openai_error(
+                f"Invalid URL ({request.method} {request.path})",
+                "invalid_request_error",
+                status=404,
+            )
+        path = request.path[len(self.prefix) + 1 :]
+        if self.redirect_to is not None:
+            location = self.redirect_to + request.path
+            return Response(307, b"", {"Location": location})
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            return failure
+        if request.method == "GET" and path == "models":
+            return self._models(request)
+        if request.method == "POST":
+            if path == "chat/completions":
+                return self._chat_completions(request)
+            if path == "embeddings":
+                return self._embeddings(request)
+            if path == "messages":
+                return self._messages(request)
+            if path == "responses":
+                return self._responses(request)
+            if path.startswith("models/") and ":" in path:
+                return self._gemini(request, path[len("models/") :])
+        return openai_error(
+            f"Invalid URL ({request.method} {request.path})", "invalid_request_error", status=404
+        )
+
+    # -- auth checks ----------------------------------------------------------------------
+
+    def _bearer(self, request: Request) -> Response | None:
+        auth = request.header("Authorization")
+        if not auth:
+            return openai_error(
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                "invalid_request_error",
+                status=401,
+            )
+        got = auth.removeprefix("Bearer ").strip()
+        if got != self.key:
+            shown = got if self.echo_key else (got[:3] + "*" * 8 + got[-4:])
+            return openai_error(
+                f"Incorrect API key provided: {shown}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                "invalid_api_key",
+                401,
+            )
+        return None
+
+    def _anthropic_auth(self, request: Request) -> Response | None:
+        # x-api-key, as the API has always taken it; the current SDK sends the key as a bearer.
+        bearer = request.header("Authorization") or ""
+        key = request.header("x-api-key") or (bearer[7:] if bearer.startswith("Bearer ") else "")
+        if not key:
+            return anthropic_error("x-api-key header is required", "authentication_error", 401)
+        if key != self.key:
+            shown = f": {key}" if self.echo_key else ""
+            return anthropic_error(f"invalid x-api-key{shown}", "authentication_error", 401)
+        if not request.header("anthropic-version"):
+            return anthropic_error(
+                "anthropic-version: header is required", "invalid_request_error", 400
+            )
+        return None
+
+    def _google_auth(self, request: Request) -> Response | None:
+        if request.header("x-goog-api-key") != self.key:
+            return Response.json(
+                {
+                    "error": {
+                        "code": 401,
+                        "message": "API key not valid. Please pass a valid API key.",
+                        "status": "UNAUTHENTICATED",
+                    }
+                },
+                401,
+            )
+        return None
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any] | None:
+        try:
+            body = request.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    # -- GET models -----------------------------------------------------------------------
+
+    def _models(self, request: Request) -> Response:
+        if self.flavor == "anthropic":
+            denied = self._anthropic_auth(request)
+            if denied:
+                return denied
+            if not self.list_models:
+                return anthropic_error("Not found", "not_found_error", 404)
+            data = [
+                {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                for m in self.models
+            ]
+            return Response.json(
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": data[0]["id"],
+                    "last_id": data[-1]["id"],
+                }
+            )
+        denied = self._bearer(request)
+        if denied:
+            return denied
+        if not self.list_models:
+            return openai_error(
+                f"Invalid URL (GET {request.path})", "invalid_request_error", status=404
+            )
+        listed: list[dict[str, Any]] = [
+            {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
+            for m in [*self.models, *self.embedding_models]
+        ]
+        return Response.json({"object": "list", "data": listed})
+
+    # -- OpenAI chat completions ----------------------------------------------------------
+
+    def _chat_completions(self, request: Request) -> Response:
+        denied = self._bearer(request)
+        if denied:
+            return denied
+        body = self._body(request)
+        if body is None:
+            return openai_error(
+                "We could not parse the JSON body of your request.", "invalid_request_error"
+            )
+        model = body.get("model")
+        messages = body.get("messages")
+        if not model:
+            return openai_error("you must provide a model parameter", "invalid_request_error")
+        if not isinstance(messages, list) or not messages:
+            return openai_error(
+                "[] is too short - 'messages'", "invalid_request_error", "empty_array"
+            )
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in (
+                "system",
+                "developer",
+                "user",
+                "assistant",
+                "tool",
+            ):
+                return openai_error(
+                    f"Invalid value for 'messages[{index}].role'", "invalid_request_error"
+                )
+        if model not in self.models:
+            return openai_error(
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+                404,
+            )
+        stream = body.get("stream") is True
+        if body.get("stream_options") is not None and not stream:
+            return openai_error(
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                "invalid_request_error",
+            )
+        prompt_tokens = sum(_tokens(str(m.get("content") or "")) for m in messages)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(self.reply),
+            "total_tokens": prompt_tokens + len(self.reply),
+        }
+        cid = "chatcmpl-" + secrets.token_hex(6)
+        created = int(time.time())
+        if not stream:
+            return Response.json(
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {
+                                "role": "assistant",
+                                "content": "".join(self.reply),
+                                "refusal": None,
+                            },
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                    "system_fingerprint": "fp_fake",
+                }
+            )
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return Response(
+            200,
+            self._chat_stream(cid, created, model, usage, include_usage),
+            {},
+            "text/event-stream",
+        )
+
+    def _chat_stream(
+        self, cid: str, created: int, model: str, usage: dict[str, int], include_usage: bool
+    ) -> Iterator[bytes]:
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_fake",
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+                ],
+            }
+            if include_usage:
+                out["usage"] = None
+            return out
+
+        events: list[tuple[str | None, Any]] = [(None, chunk({"role": "assistant", "content": ""}))]
+        for index, piece in enumerate(self.reply):
+            events.append((None, chunk({"content": piece})))
+            if self.stream_error is not None and index == 0:
+                events.append((None, {"error": self.stream_error}))
+                return sse(events)
+        if self.truncate_stream:
+            return sse(events)
+        events.append((None, chunk({}, "stop")))
+        if include_usage:
+            events.append(
+                (
+                    None,
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [],
+                        "usage": usage,
+                    },
+                )
+            )
+        events.append((None, "[DONE]"))
+        return sse(events)
+
+    # -- embeddings -----------------------------------------------------------------------
+
+    def vector(self, text: str) -> list[float]:
+        """The fake's embedding of ``text``: deterministic, so tests can check order."""
+        digest = hashlib.sha256(text.encode()).digest()
+        return [round(digest[i % len(digest)] / 255.0 - 0.5, 6) for i in range(self.dimensions)]
+
+    def _embeddings(self, request: Request) -> Response:
+        denied = self._bearer(request)
+        if denied:
+            return denied
+        body = self._body(request) or {}
+        model = body.get("model")
+        texts = body.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            return openai_error(
+                "'input' : input must be a string or an array of strings", "invalid_request_error"
+            )
+        if any(t == "" for t in texts):
+            return openai_error(
+                "'$.input' is invalid. Please check the API reference", "invalid_request_error"
+            )
+        if model not in self.embedding_models:
+            return openai_error(
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+                404,
+            )
+        encoding = body.get("encoding_format", "float")
+        if encoding not in ("float", "base64"):
+            return openai_error("Invalid encoding_format", "invalid_request_error")
+
+        def encode(vector: list[float]) -> Any:
+            if encoding == "float":
+                return vector
+            return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+        data = [
+            {"object": "embedding", "index": i, "embedding": encode(self.vector(t))}
+            for i, t in enumerate(texts)
+        ]
+        data.reverse()  # the API does not promise order; the index field is what counts
+        tokens = sum(_tokens(t) for t in texts)
+        return Response.json(
+            {
+                "object": "list",
+                "data": data,
+                "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
+    # -- Anthropic Messages ---------------------------------------------------------------
+
+    def _messages(self, request: Request) -> Response:
+        denied = self._anthropic_auth(request)
+        if denied:
+            return denied
+        body = self._body(request)
+        if body is None:
+            return anthropic_error("Invalid JSON body", "invalid_request_error", 400)
+        for field in ("model", "max_tokens", "messages"):
+            if field not in body:
+                return anthropic_error(f"{field}: Field required", "invalid_request_error", 400)
+        messages = body["messages"]
+        if not isinstance(messages, list) or not messages:
+            return anthropic_error(
+                "messages: at least one message is required", "invalid_request_error", 400
+            )
+        for index, message in enumerate(messages):
+            role = message.get("role") if isinstance(message, dict) else None
+            if role not in ("user", "assistant"):
+                return anthropic_error(
+                    f'messages.{index}.role: Input should be "user" or "assistant"',
+                    "invalid_request_error",
+                    400,
+                )
+        if body.get("system") is not None and not isinstance(body["system"], str | list):
+            return anthropic_error(
+                "system: Input should be a valid string", "invalid_request_error", 400
+            )
+        model = body["model"]
+        if model not in self.models:
+            return anthropic_error(f"model: {model}", "not_found_error", 404)
+        input_tokens = sum(_tokens(json.dumps(m.get("content"))) for m in messages)
+        mid = "msg_" + secrets.token_hex(8)
+        if body.get("stream") is not True:
+            return Response.json(
+                {
+                    "id": mid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": "".join(self.reply)}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": input_tokens, "output_tokens": len(self.reply)},
+                }
+            )
+        return Response(
+            200, self._messages_stream(mid, model, input_tokens), {}, "text/event-stream"
+        )
+
+    def _messages_stream(self, mid: str, model: str, input_tokens: int) -> Iterator[bytes]:
+        events: list[tuple[str | None, Any]] = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": mid,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+                    },
+                },
+            ),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
+            ("ping", {"type": "ping"}),
+        ]
+        for index, piece in enumerate(self.reply):
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
+            )
+            if self.stream_error is not None and index == 0:
+                events.append(("error", {"type": "error", "error": self.stream_error}))
+                return sse(events)
+        if self.truncate_stream:
+            return sse(events)
+        events += [
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": len(self.reply)},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        return sse(events)
+
+    # -- OpenAI Responses -----------------------------------------------------------------
+
+    def _responses(self, request: Request) -> Response:
+        denied = self._bearer(request)
+        if denied:
+            return denied
+        body = self._body(request)
+        if body is None or not body.get("model") or "input" not in body:
+            return openai_error("Missing required parameter: 'input'.", "invalid_request_error")
+        model = body["model"]
+        if model not in self.models:
+            return openai_error(
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+                404,
+            )
+        if "max_tokens" in body:
+            return openai_error("Unsupported parameter: 'max_tokens'.", "invalid_request_error")
+        items = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        input_tokens = sum(_tokens(json.dumps(i)) for i in items)
+        usage = {
+            "input_tokens": input_tokens,
+            "output_tokens": len(self.reply),
+            "total_tokens": input_tokens + len(self.reply),
+        }
+        rid = "resp_" + secrets.token_hex(8)
+        item_id = "msg_" + secrets.token_hex(8)
+        text = "".join(self.reply)
+        done_item = {
+            "id": item_id,
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+        response = {
+            "id": rid,
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "model": model,
+            "output": [
+                {"id": "rs_" + secrets.token_hex(4), "type": "reasoning", "summary": []},
+                done_item,
+            ],
+            "usage": usage,
+            "store": body.get("store", True),
+        }
+        if body.get("stream") is not True:
+            return Response.json(response)
+        started = {**response, "status": "in_progress", "output": [], "usage": None}
+        events: list[tuple[str | None, Any]] = [
+            (
+                "response.created",
+                {"type": "response.created", "sequence_number": 0, "response": started},
+            ),
+            (
+                "response.in_progress",
+                {"type": "response.in_progress", "sequence_number": 1, "response": started},
+            ),
+            (
+                "response.output_item.added",
+                {
+                    "type": "response.output_item.added",
+                    "output_index": 0,
+                    "item": {**done_item, "status": "in_progress", "content": []},
+                },
+            ),
+        ]
+        for piece in self.reply:
+            events.append(
+                (
+                    "response.output_text.delta",
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": item_id,
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": piece,
+                    },
+                )
+            )
+        if self.truncate_stream:
+            return Response(200, sse(events), {}, "text/event-stream")
+        events += [
+            (
+                "response.output_text.done",
+                {
+                    "type": "response.output_text.done",
+                    "item_id": item_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "text": text,
+                },
+            ),
+            (
+                "response.output_item.done",
+                {"type": "response.output_item.done", "output_index": 0, "item": done_item},
+            ),
+            ("response.completed", {"type": "response.completed", "response": response}),
+        ]
+        return Response(200, sse(events), {}, "text/event-stream")
+
+    # -- Gemini ---------------------------------------------------------------------------
+
+    def _gemini(self, request: Request, target: str) -> Response:
+        denied = self._google_auth(request)
+        if denied:
+            return denied
+        model, _, method = target.partition(":")
+        body = self._body(request) or {}
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            return Response.json(
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "contents is not specified",
+                        "status": "INVALID_ARGUMENT",
+                    }
+                },
+                400,
+            )
+        if model not in self.models:
+            return Response.json(
+                {
+                    "error": {
+                        "code": 404,
+                        "message": f"models/{model} is not found",
+                        "status": "NOT_FOUND",
+                    }
+                },
+                404,
+            )
+        prompt = sum(_tokens(json.dumps(c)) for c in contents)
+        usage = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": len(self.reply),
+            "totalTokenCount": prompt + len(self.reply),
+        }
+
+        def answer(text: str, finish: str | None, with_usage: bool) -> dict[str, Any]:
+            candidate: dict[str, Any] = {
+                "content": {"parts": [{"text": text}], "role": "model"},
+                "index": 0,
+            }
+            if finish:
+                candidate["finishReason"] = finish
+            out: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
+            if with_usage:
+                out["usageMetadata"] = usage
+            return out
+
+        if method == "generateContent":
+            return Response.json(answer("".join(self.reply), "STOP", True))
+        if method == "streamGenerateContent" and request.query.get("alt") == ["sse"]:
+            last = len(self.reply) - 1
+            frames = [
+                (None, answer(piece, "STOP" if i == last else None, i == last))
+                for i, piece in enumerate(self.reply)
+            ]
+            return Response(200, sse(frames), {}, "text/event-stream")
+        return Response.json(
+            {
+                "error": {
+                    "code": 404,
+                    "message": f"Method {method} not found",
+                    "status": "NOT_FOUND",
+                }
+            },
+            404,
+        )
