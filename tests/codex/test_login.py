@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from takopi_nb import codex
 from takopi_nb.codex.device_flow import HttpReply, HttpRequest, Outcome, Progress, device_flow
 from takopi_nb.codex.driver import DeviceCodeFlow
 from takopi_nb.errors import MissingCredentialsError
-from takopi_nb.secrets import KEYRING_SERVICE, SecretStore
+from takopi_nb.secrets import KEYRING_SERVICE
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
 
@@ -27,22 +26,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         if time.monotonic() > end:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeChatGPT]:
-    with FakeChatGPT(interval="0") as server:
-        yield server
-
-
-@pytest.fixture
-def runtime(fake: FakeChatGPT) -> SimpleNamespace:
-    return SimpleNamespace(secrets=SecretStore(), codex_issuer=fake.issuer)
-
-
-@pytest.fixture
-def record(fake: FakeChatGPT) -> SimpleNamespace:
-    return SimpleNamespace(id="chatgpt", type="codex", effective_base_url=fake.codex_base)
 
 
 @pytest.fixture

@@ -18,21 +18,11 @@ from takopi_nb.errors import (
     ProviderRequestError,
     RateLimitError,
 )
-from takopi_nb.wire import http as wire_http
 from tests.fakes.codex_server import FakeChatGPT, FakeTokens
 from tests.fakes.http import Response
 from tests.fakes.providers import FakeProvider, OtherHost
 
 REPLY = "Hello from the fake Codex."
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-    monkeypatch.setattr(
-        wire_http, "DEFAULT_RETRY", wire_http.RetryPolicy(sleep=slept.append, jitter=lambda: 1.0)
-    )
-    return slept
 
 
 @pytest.fixture

@@ -20,22 +20,11 @@ from takopi_nb.errors import (
 )
 from takopi_nb.wire import ChatResult, ChatStream, EmbeddingResult
 from takopi_nb.wire import endpoint as wire_endpoint
-from takopi_nb.wire import http as wire_http
 from tests.fakes.providers import FakeProvider
 
 OPENAI_COMPATIBLE = ("openai", "openrouter", "deepseek", "opencode", "zai", "vercel")
 SLASHED = {"openrouter": "openai/gpt-4o", "vercel": "anthropic/claude-sonnet-4.5"}
 REPLY = "Hello from the fake."
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries sleep through this list instead of the clock."""
-    slept: list[float] = []
-    monkeypatch.setattr(
-        wire_http, "DEFAULT_RETRY", wire_http.RetryPolicy(sleep=slept.append, jitter=lambda: 1.0)
-    )
-    return slept
 
 
 @pytest.fixture

@@ -9,17 +9,7 @@ import pytest
 
 import takopi_nb as tk
 from takopi_nb.wire import ConnectionResult
-from takopi_nb.wire import http as wire_http
 from tests.fakes.providers import FakeProvider
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-    monkeypatch.setattr(
-        wire_http, "DEFAULT_RETRY", wire_http.RetryPolicy(sleep=slept.append, jitter=lambda: 1.0)
-    )
-    return slept
 
 
 @pytest.fixture

@@ -6,19 +6,11 @@ Other tests (the wire client's too) trust this fake, so its own behaviour is pin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, read_jwt
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeChatGPT]:
-    with FakeChatGPT(interval="0") as server:
-        yield server
 
 
 def _usercode(fake: FakeChatGPT) -> dict[str, Any]:

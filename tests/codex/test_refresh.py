@@ -9,7 +9,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,22 +23,6 @@ from takopi_nb.secrets import SecretStore
 from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, FakeTokens
 
 PID = "chatgpt"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeChatGPT]:
-    with FakeChatGPT(interval="0") as server:
-        yield server
-
-
-@pytest.fixture
-def runtime(fake: FakeChatGPT) -> SimpleNamespace:
-    return SimpleNamespace(secrets=SecretStore(), codex_issuer=fake.issuer)
-
-
-@pytest.fixture
-def record(fake: FakeChatGPT) -> SimpleNamespace:
-    return SimpleNamespace(id=PID, type="codex", effective_base_url=fake.codex_base)
 
 
 @pytest.fixture(autouse=True)

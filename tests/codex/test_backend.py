@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -14,26 +12,9 @@ import pytest
 from takopi_nb import codex
 from takopi_nb.codex import backend
 from takopi_nb.errors import MissingCredentialsError
-from takopi_nb.secrets import SecretStore
 from tests.fakes.codex_server import FakeChatGPT, make_jwt
 
 PID = "chatgpt"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeChatGPT]:
-    with FakeChatGPT(interval="0") as server:
-        yield server
-
-
-@pytest.fixture
-def runtime(fake: FakeChatGPT) -> SimpleNamespace:
-    return SimpleNamespace(secrets=SecretStore(), codex_issuer=fake.issuer)
-
-
-@pytest.fixture
-def record(fake: FakeChatGPT) -> SimpleNamespace:
-    return SimpleNamespace(id=PID, type="codex", effective_base_url=fake.codex_base)
 
 
 @pytest.fixture
