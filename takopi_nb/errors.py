@@ -15,6 +15,7 @@ __all__ = [
     "ConfigWarning",
     "EmbeddingsNotSupportedError",
     "MissingCredentialsError",
+    "MissingDependencyError",
     "ModelNotFoundError",
     "ProviderNotUsableError",
     "ProviderRequestError",
@@ -59,6 +60,10 @@ class CatalogError(TakopiError, RuntimeError):
 
 class AuthError(TakopiError, PermissionError):
     """Device-code sign-in or token refresh failed."""
+
+
+class MissingDependencyError(TakopiError, ImportError):
+    """An optional dependency is not installed; the message says what to install."""
 
 
 class ProviderRequestError(TakopiError, RuntimeError):

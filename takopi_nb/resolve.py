@@ -54,9 +54,7 @@ class ResolvedModel:
         """The models.dev entry of this model, or None when the catalog does not list it."""
         from .catalog import get_catalog
 
-        catalog = get_catalog()
-        catalog_provider = PROVIDER_TYPES[self.provider_type].catalog_provider
-        return catalog.get(catalog_provider, self.model_id)
+        return get_catalog().get_for_type(self.provider_type, self.model_id)
 
     @property
     def credential_source(self) -> str | None:

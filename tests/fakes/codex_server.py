@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.fakes.http import LoopbackServer, Request, Response, sse
+from tests.fakes.http import FakeService, LoopbackServer, Request, Response, sse
 
 __all__ = [
     "CLIENT_ID",
@@ -280,7 +280,7 @@ class RecordedCall:
 # -- the server ---------------------------------------------------------------------------
 
 
-class FakeChatGPT:
+class FakeChatGPT(FakeService):
     """The ChatGPT auth server and Codex backend, on one loopback port."""
 
     def __init__(
@@ -352,29 +352,6 @@ class FakeChatGPT:
         )
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> FakeChatGPT:
-        # serve_forever's default 0.5 s poll makes every stop() take half a second; tests
-        # start one fake each, so poll faster (same server, same thread, quicker shutdown).
-        httpd = self._server._httpd
-        self._server._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeChatGPT:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def issuer(self) -> str:

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from typing_extensions import Self
+
 
 @dataclass
 class Request:
@@ -121,7 +123,7 @@ class LoopbackServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -132,13 +134,18 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LoopbackServer:
+        # serve_forever polls every 0.5 s by default, which would make every stop() that slow.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -149,6 +156,29 @@ class LoopbackServer:
     def requests_to(self, path: str) -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
+
+
+class FakeService:
+    """Base of the service fakes: owns a :class:`LoopbackServer` in ``self._server``."""
+
+    _server: LoopbackServer
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
 
 
 def sse(events: Iterable[tuple[str | None, Any]]) -> Iterator[bytes]:

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any, Literal
 
-from tests.fakes.http import LoopbackServer, Request, Response, sse
+from tests.fakes.http import FakeService, LoopbackServer, Request, Response, sse
 
 __all__ = ["FakeProvider", "OtherHost", "openai_error"]
 
@@ -58,13 +58,6 @@ def anthropic_error(message: str, type_: str, status: int) -> Response:
 
 def _tokens(text: str) -> int:
     return max(1, len(text.split()))
-
-
-def _fast_thread(server: LoopbackServer) -> None:
-    """serve_forever polls every 0.5 s by default, which makes every stop() that slow."""
-    server._thread = threading.Thread(
-        target=server._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
 
 
 class OtherHost(LoopbackServer):
@@ -89,7 +82,6 @@ class OtherHost(LoopbackServer):
             self._httpd = httpd
             self._httpd.daemon_threads = True
             self.host = "127.0.0.2"
-        _fast_thread(self)
 
     def _any(self, request: Request) -> Response:
         return self.answer
@@ -103,7 +95,7 @@ class OtherHost(LoopbackServer):
         return f"http://{self.host}:{self.port}"
 
 
-class FakeProvider:
+class FakeProvider(FakeService):
     """One provider's API on 127.0.0.1 (see the module docstring)."""
 
     def __init__(
@@ -133,26 +125,8 @@ class FakeProvider:
         self._failures: deque[Response] = deque()
         self._lock = threading.Lock()
         self._server = LoopbackServer({("GET", "*"): self._dispatch, ("POST", "*"): self._dispatch})
-        _fast_thread(self._server)
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> FakeProvider:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeProvider:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def base_url(self) -> str:
