@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.http import LoopbackServer, Request, Response
+from tests.fakes.models_dev import ModelsDevServer
 from tests.leaks import places_with_secret
 
 pytestmark = pytest.mark.slow
@@ -116,57 +116,6 @@ MODELS_DEV = {
         },
     },
 }
-
-
-# -- a fake models.dev ------------------------------------------------------------------------
-
-
-class FakeModelsDev:
-    """``GET /api.json`` on 127.0.0.1, counting requests; ``hang()`` holds answers back."""
-
-    def __init__(self) -> None:
-        self.server = LoopbackServer({("GET", "/api.json"): self._serve})
-        httpd = self.server._httpd
-        report = httpd.handle_error
-
-        def handle_error(request: Any, client_address: Any) -> None:
-            # A client that went away meanwhile (a stopped server after hang()) is expected.
-            if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
-                report(request, client_address)
-
-        httpd.handle_error = handle_error  # type: ignore[method-assign]
-        self._released = threading.Event()
-        self._released.set()
-        self.status = 200
-
-    def _serve(self, request: Request) -> Response:
-        self._released.wait(timeout=60)
-        if self.status != 200:
-            return Response(self.status, b"upstream trouble", content_type="text/plain")
-        return Response(200, json.dumps(MODELS_DEV).encode())
-
-    def hang(self) -> None:
-        """Answer nothing until ``release()`` (a server that accepts and then stalls)."""
-        self._released.clear()
-
-    def release(self) -> None:
-        self._released.set()
-
-    @property
-    def url(self) -> str:
-        return f"{self.server.url}/api.json"
-
-    @property
-    def hits(self) -> int:
-        return len(self.server.requests_to("/api.json"))
-
-    def __enter__(self) -> FakeModelsDev:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-        self.server.stop()
 
 
 # -- a real jupyter server --------------------------------------------------------------------
@@ -341,28 +290,28 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
 
 
 @pytest.fixture(scope="module")
-def models_dev() -> Iterator[FakeModelsDev]:
-    with FakeModelsDev() as fake:
+def models_dev() -> Iterator[ModelsDevServer]:
+    with ModelsDevServer(json.dumps(MODELS_DEV).encode()) as fake:
         yield fake
 
 
 @pytest.fixture
-def own_models_dev() -> Iterator[FakeModelsDev]:
+def own_models_dev() -> Iterator[ModelsDevServer]:
     """A fake models.dev for one test, so that the main server's requests do not count."""
-    with FakeModelsDev() as fake:
+    with ModelsDevServer(json.dumps(MODELS_DEV).encode()) as fake:
         yield fake
 
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, models_dev: FakeModelsDev
+    tmp_path_factory: pytest.TempPathFactory, models_dev: ModelsDevServer
 ) -> Iterator[JupyterServer]:
     """The main server: the extension comes from the installed config only."""
     home = Home(tmp_path_factory.mktemp("server"))
     home.write_configs()
     srv = JupyterServer(
         home,
-        home.env(models_dev.url),
+        home.env(models_dev.api_url),
         [
             "--TakopiConfig.secret_backend=file",
             "--TakopiServerExtension.catalog_refresh_interval=1",
@@ -393,11 +342,11 @@ def test_extension_is_loaded_from_the_installed_server_config(server: JupyterSer
 
 
 def test_routes_exist_only_with_the_extension_enabled(
-    tmp_path: Path, own_models_dev: FakeModelsDev
+    tmp_path: Path, own_models_dev: ModelsDevServer
 ) -> None:
     home = Home(tmp_path)
     srv = JupyterServer(
-        home, home.env(own_models_dev.url), ["--ServerApp.jpserver_extensions=takopi_nb=False"]
+        home, home.env(own_models_dev.api_url), ["--ServerApp.jpserver_extensions=takopi_nb=False"]
     )
     try:
         response = srv.get("/takopi/api/status")
@@ -610,7 +559,7 @@ def test_admin_and_user_layering_resolves_the_same_in_process(
 
 
 def test_background_refresher_fills_the_cache(
-    server: JupyterServer, models_dev: FakeModelsDev, monkeypatch: pytest.MonkeyPatch
+    server: JupyterServer, models_dev: ModelsDevServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refreshed() -> dict[str, Any] | None:
         data = server.json("/takopi/api/catalog")
@@ -623,7 +572,7 @@ def test_background_refresher_fills_the_cache(
     from takopi_nb.catalog import Catalog
 
     monkeypatch.setenv("TAKOPI_NB_CACHE_DIR", str(server.home.cache))
-    monkeypatch.setenv("TAKOPI_NB_CATALOG_URL", models_dev.url)
+    monkeypatch.setenv("TAKOPI_NB_CATALOG_URL", models_dev.api_url)
     kernel_side = Catalog(offline=True)
     try:
         assert kernel_side.source == "cache"
@@ -695,13 +644,13 @@ def test_no_response_contains_a_secret(server: JupyterServer) -> None:
 # -- offline, and stopping ----------------------------------------------------------------------
 
 
-def test_offline_turns_the_refresher_off(tmp_path: Path, own_models_dev: FakeModelsDev) -> None:
+def test_offline_turns_the_refresher_off(tmp_path: Path, own_models_dev: ModelsDevServer) -> None:
     """Also under a JupyterHub-style base URL: the routes live below it."""
     home = Home(tmp_path)
     before = own_models_dev.hits
     srv = JupyterServer(
         home,
-        home.env(own_models_dev.url, TAKOPI_NB_OFFLINE="1"),
+        home.env(own_models_dev.api_url, TAKOPI_NB_OFFLINE="1"),
         ["--TakopiServerExtension.catalog_refresh_interval=0.2"],
         base_url="/user/alice/",
     )
@@ -725,11 +674,11 @@ def test_offline_turns_the_refresher_off(tmp_path: Path, own_models_dev: FakeMod
         assert srv.stop() == 0
 
 
-def test_refresher_stops_with_the_server(tmp_path: Path, own_models_dev: FakeModelsDev) -> None:
+def test_refresher_stops_with_the_server(tmp_path: Path, own_models_dev: ModelsDevServer) -> None:
     home = Home(tmp_path)
     srv = JupyterServer(
         home,
-        home.env(own_models_dev.url),
+        home.env(own_models_dev.api_url),
         ["--TakopiServerExtension.catalog_refresh_interval=0.3"],
     )
     try:
@@ -749,7 +698,7 @@ def test_refresher_stops_with_the_server(tmp_path: Path, own_models_dev: FakeMod
     assert own_models_dev.hits == hits
 
 
-def test_a_failed_refresh_is_reported(tmp_path: Path, own_models_dev: FakeModelsDev) -> None:
+def test_a_failed_refresh_is_reported(tmp_path: Path, own_models_dev: ModelsDevServer) -> None:
     """Settings here come from a system config dir's file, as docs/jupyterhub.md shows."""
     home = Home(tmp_path)
     settings = home.admin / "jupyter_server_config.json"
@@ -761,8 +710,8 @@ def test_a_failed_refresh_is_reported(tmp_path: Path, own_models_dev: FakeModels
             }
         )
     )
-    own_models_dev.status = 503
-    srv = JupyterServer(home, home.env(own_models_dev.url), [])
+    own_models_dev.mode, own_models_dev.status = "error", 503
+    srv = JupyterServer(home, home.env(own_models_dev.api_url), [])
     try:
         status = srv.json("/takopi/api/status")
         assert status["catalog_refresher"]["disabled_reason"] == "catalog_refresh_interval is 0"
@@ -773,7 +722,7 @@ def test_a_failed_refresh_is_reported(tmp_path: Path, own_models_dev: FakeModels
         assert body["type"] == "CatalogRefreshFailed"
         assert "could not be refreshed" in body["error"] and "127.0.0.1" in body["error"]
         assert body["last_error"] and body["source"] == "bundled"  # still usable
-        own_models_dev.status = 200
+        own_models_dev.mode = "ok"
         assert srv.request("POST", "/takopi/api/catalog/refresh").json()["last_error"] is None
         assert srv.json("/takopi/api/catalog")["source"] == "network"
     finally:
@@ -781,11 +730,13 @@ def test_a_failed_refresh_is_reported(tmp_path: Path, own_models_dev: FakeModels
 
 
 def test_a_hung_fetch_does_not_hold_up_the_exit(
-    tmp_path: Path, own_models_dev: FakeModelsDev
+    tmp_path: Path, own_models_dev: ModelsDevServer
 ) -> None:
     home = Home(tmp_path)
     srv = JupyterServer(
-        home, home.env(own_models_dev.url), ["--TakopiServerExtension.catalog_refresh_interval=0.3"]
+        home,
+        home.env(own_models_dev.api_url),
+        ["--TakopiServerExtension.catalog_refresh_interval=0.3"],
     )
     own_models_dev.hang()
     try:

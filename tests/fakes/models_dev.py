@@ -83,6 +83,15 @@ class ModelsDevServer(LoopbackServer):
         self.start()
         return self
 
+    def hang(self, seconds: float = 60.0) -> None:
+        """Accept requests but answer nothing for up to ``seconds`` (until ``release()``)."""
+        self._release.clear()
+        self.delay = seconds
+
+    def release(self) -> None:
+        self.delay = 0.0
+        self._release.set()
+
     def stop(self) -> None:
         self._release.set()
         super().stop()
