@@ -316,7 +316,8 @@ def with_provider_renamed(
     at = _index(new, old_id)
     if at is not None:
         new["providers"][at]["id"] = new_id
-    renamed = new.get("renamed") if isinstance(new.get("renamed"), dict) else {}
+    previous = new.get("renamed")
+    renamed: dict[str, str] = previous if isinstance(previous, dict) else {}
     # Chains stay resolvable: anything that pointed at the old id now points at the new one.
     renamed = {k: (new_id if v == old_id else v) for k, v in renamed.items() if k != new_id}
     renamed[old_id] = new_id

@@ -99,7 +99,8 @@ class ConfigStore:
         self._report(self._snapshot.problems)
 
     def _read_admin(self) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
-        docs, problems = [], []
+        docs: list[tuple[str, Mapping[str, Any]]] = []
+        problems: list[str] = []
         for path in self.admin_paths:
             try:
                 raw = path.read_bytes()

@@ -38,8 +38,11 @@ class RuntimeLike(Protocol):
 
 
 class RecordLike(Protocol):
-    id: str
-    effective_base_url: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def effective_base_url(self) -> str: ...
 
 
 @functools.lru_cache(maxsize=1)
