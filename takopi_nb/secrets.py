@@ -78,7 +78,10 @@ class SecretStore:
         """A sentence for the UI when secrets are not in an OS keyring, else None."""
         if self.kind == "keyring":
             return None
-        why = self._keyring_failure or "no OS keyring backend is available on this machine"
+        if self._backend_choice == "file":
+            why = "TakopiConfig.secret_backend is 'file'"
+        else:
+            why = self._keyring_failure or "no OS keyring backend is available on this machine"
         return (
             f"Keys are stored in {self.file_path} (readable only by you) because {why}. "
             "Install and unlock an OS keyring (e.g. GNOME Keyring / KWallet / macOS Keychain) "

@@ -1,0 +1,316 @@
+"""Benchmarks of the panel and the magic, each next to a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/bench_panel.py [--repeat N]
+
+Figures (targets from issue 5):
+
+- ``%load_ext takopi_nb`` in a running IPython shell, fresh process each time
+  (target ≤ 15 ms); baseline: ``%load_ext`` of a trivial extension.
+- Building ``ProvidersPanel`` with 8 providers in a real ipykernel, comms and all
+  (target ≤ 250 ms); baseline: an empty ``ipywidgets.VBox``.
+- The panel's widget-state payload: the bytes of every comm message the kernel
+  sends to show it, the same state a saved notebook keeps (target ≤ 150 KB);
+  baseline: one plain ``SelectMultiple`` holding all catalog models as options.
+- One keystroke in the picker's search box, from the front end's update
+  message to the last message sent back (target ≤ 20 ms); baseline: the same
+  search over a plain ``SelectMultiple`` of all catalog models.
+
+Everything runs offline with throw-away config, key and cache folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import table
+
+LOAD_EXT = """
+import sys, time
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+sys.path.insert(0, {folder!r})
+started = time.perf_counter()
+shell.run_line_magic("load_ext", {name!r})
+print((time.perf_counter() - started) * 1000)
+"""
+
+TRIVIAL_EXTENSION = """
+from IPython.core.magic import Magics, line_magic, magics_class
+
+@magics_class
+class Trivial(Magics):
+    @line_magic
+    def trivial(self, line):
+        return line
+
+def load_ipython_extension(ipython):
+    ipython.register_magics(Trivial)
+"""
+
+IN_KERNEL = r"""
+import json, statistics, time
+from ipykernel.comm.comm import BaseComm as Comm
+
+_sent = []
+_publish = Comm.publish_msg
+
+def _counting(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+    _sent.append(len(json.dumps({"data": data, "metadata": metadata}, default=str)))
+    return _publish(self, msg_type, data, metadata, buffers, **keys)
+
+Comm.publish_msg = _counting
+
+def sent_since(mark):
+    return sum(_sent[mark:])
+
+results = {}
+started = time.perf_counter()
+import ipywidgets as W
+results["import_ipywidgets_ms"] = (time.perf_counter() - started) * 1000
+
+import takopi_nb as tk
+cfg = tk.get_config()
+for type_name in tk.PROVIDER_TYPES:
+    cfg.add_provider(type_name, models=["x-model"])
+cfg.get("openai").models = ["gpt-5.2", "gpt-5-mini", "text-embedding-3-small"]
+started = time.perf_counter()
+catalog = tk.get_catalog()
+len(catalog.models("openai"))
+results["catalog_load_ms"] = (time.perf_counter() - started) * 1000
+
+started = time.perf_counter()
+from takopi_nb.widgets import ProvidersPanel
+first = ProvidersPanel(cfg)
+results["panel_first_ms"] = (time.perf_counter() - started) * 1000
+first.close()
+
+builds, payloads, payloads_big = [], [], []
+for _ in range({repeat}):
+    mark = len(_sent)
+    started = time.perf_counter()
+    panel = ProvidersPanel(cfg)
+    builds.append((time.perf_counter() - started) * 1000)
+    payloads.append(sent_since(mark))
+    panel.select("openrouter")  # the biggest model list of the 8 types
+    payloads_big.append(sent_since(mark))
+    panel.close()
+results["panel_build_ms"] = statistics.median(builds)
+results["panel_payload_bytes"] = statistics.median(payloads)
+results["panel_payload_openrouter_bytes"] = statistics.median(payloads_big)
+
+vbox = []
+for _ in range({repeat}):
+    mark = len(_sent)
+    started = time.perf_counter()
+    box = W.VBox()
+    vbox.append(((time.perf_counter() - started) * 1000, sent_since(mark)))
+    box.layout.close()
+    box.close()
+results["vbox_build_ms"] = statistics.median(v[0] for v in vbox)
+results["vbox_payload_bytes"] = statistics.median(v[1] for v in vbox)
+
+every = catalog.all_models()
+labels = [(f"{m.provider}/{m.id} {m.name}", f"{m.provider}/{m.id}") for m in every]
+mark = len(_sent)
+started = time.perf_counter()
+plain = W.SelectMultiple(options=labels, rows=12)
+results["plain_build_ms"] = (time.perf_counter() - started) * 1000
+results["plain_payload_bytes"] = sent_since(mark)
+results["plain_options"] = len(labels)
+
+def typed_and_erased(*words):
+    out = []
+    for word in words:
+        out += [word[:n] for n in range(1, len(word) + 1)]
+        out += [word[:n] for n in range(len(word) - 1, -1, -1)]  # and erase it again
+    return out
+
+keystrokes = typed_and_erased("claude sonnet", "gpt-4o-mini", "llama 70b", "qwen3 coder", "free")
+panel = ProvidersPanel(cfg)
+picker = panel.select("openrouter").picker
+per_key, per_key_bytes = [], []
+for _ in range(2):
+    for typed in keystrokes:
+        mark = len(_sent)
+        started = time.perf_counter()
+        picker.search.set_state({"value": typed})  # what the browser's update message does
+        per_key.append((time.perf_counter() - started) * 1000)
+        per_key_bytes.append(sent_since(mark))
+results["refilter_median_ms"] = statistics.median(per_key)
+results["refilter_p95_ms"] = sorted(per_key)[int(len(per_key) * 0.95) - 1]
+results["refilter_max_ms"] = max(per_key)
+results["refilter_bytes"] = statistics.median(per_key_bytes)
+results["refilter_bytes_max"] = max(per_key_bytes)
+results["keystrokes"] = len(per_key)
+panel.close()
+
+plain_typing = []
+haystack = [label.lower() for label, _ in labels]
+for _ in range(2):
+    for typed in keystrokes:
+        words = typed.lower().split()
+        started = time.perf_counter()
+        plain.options = [o for o, h in zip(labels, haystack) if all(w in h for w in words)]
+        plain_typing.append((time.perf_counter() - started) * 1000)
+results["plain_refilter_median_ms"] = statistics.median(plain_typing)
+results["plain_refilter_max_ms"] = max(plain_typing)
+plain.close()
+print("BENCH" + json.dumps(results))
+"""
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    # Measure an installed package as users have it: with bytecode caches (kept in a
+    # throw-away folder, so the checkout is not touched); a warm-up run writes them.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    for sub in ("config", "data", "runtime", "cache", "ipython"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        IPYTHONDIR=str(home / "ipython"),
+        TAKOPI_NB_CACHE_DIR=str(home / "cache"),
+        TAKOPI_NB_OFFLINE="1",
+        TAKOPI_NB_CATALOG_URL="http://127.0.0.1:9/api.json",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    return env
+
+
+def load_ext_ms(name: str, folder: Path, env: dict[str, str], repeat: int) -> list[float]:
+    code = LOAD_EXT.format(folder=str(folder), name=name)
+    runs = []
+    for attempt in range(repeat + 1):
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        if attempt:  # the first run only writes the bytecode caches
+            runs.append(float(out.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+def in_kernel(env: dict[str, str], repeat: int) -> dict[str, float]:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        chunks: list[str] = []
+
+        def keep(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                chunks.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                chunks.append("\n".join(msg["content"]["traceback"]))
+
+        reply = kc.execute_interactive(
+            IN_KERNEL.replace("{repeat}", str(repeat)), timeout=600, output_hook=keep
+        )
+        text = "".join(chunks)
+        if reply["content"]["status"] != "ok" or "BENCH" not in text:
+            raise RuntimeError(f"the benchmark failed in the kernel:\n{text}")
+        return json.loads(text.split("BENCH", 1)[1].strip().splitlines()[0])
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def main(argv: Sequence[str] = ()) -> list[list[str]]:
+    """Measure and print the table (``benchmarks/run.py`` calls this); returns its rows."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="runs per figure (median shown)")
+    args = parser.parse_args(list(argv))
+    with tempfile.TemporaryDirectory(prefix="takopi-bench-") as tmp:
+        home = Path(tmp)
+        env = isolated_env(home)
+        (home / "ext").mkdir()
+        (home / "ext" / "trivial_ext.py").write_text(TRIVIAL_EXTENSION)
+        ours = load_ext_ms("takopi_nb", home / "ext", env, args.repeat)
+        trivial = load_ext_ms("trivial_ext", home / "ext", env, args.repeat)
+        warm = "import ipykernel.kernelapp, ipywidgets, takopi_nb.widgets.providers_panel, takopi_nb.catalog, takopi_nb.config, takopi_nb.magics"
+        subprocess.run([sys.executable, "-c", warm], env=env, check=True)
+        k = in_kernel(env, args.repeat)
+
+    def ms(value: float) -> str:
+        return f"{value:.1f} ms"
+
+    def kb(value: float) -> str:
+        return f"{value / 1024:.1f} KB"
+
+    rows: list[tuple[str, str, str, str]] = [
+        (
+            "%load_ext (running shell, fresh process)",
+            ms(statistics.median(ours)),
+            f"{ms(statistics.median(trivial))} trivial extension",
+            "target ≤ 15 ms",
+        ),
+        (
+            "panel with 8 providers: build (warm)",
+            ms(k["panel_build_ms"]),
+            f"{ms(k['vbox_build_ms'])} empty VBox",
+            "target ≤ 250 ms",
+        ),
+        (
+            "panel: first build in the kernel",
+            ms(k["panel_first_ms"]),
+            f"+ {ms(k['import_ipywidgets_ms'])} import ipywidgets, "
+            f"{ms(k['catalog_load_ms'])} catalog load",
+            "(one-off)",
+        ),
+        (
+            "panel widget-state payload",
+            kb(k["panel_payload_bytes"]),
+            f"{kb(k['plain_payload_bytes'])} SelectMultiple, {k['plain_options']:,} options",
+            "target ≤ 150 KB",
+        ),
+        (
+            "  … after opening openrouter's form",
+            kb(k["panel_payload_openrouter_bytes"]),
+            f"{kb(k['vbox_payload_bytes'])} empty VBox",
+            "target ≤ 150 KB",
+        ),
+        (
+            "picker re-filter per keystroke (median)",
+            ms(k["refilter_median_ms"]),
+            f"{ms(k['plain_refilter_median_ms'])} SelectMultiple, all options",
+            "target ≤ 20 ms",
+        ),
+        (
+            "picker re-filter per keystroke (p95 / max)",
+            f"{ms(k['refilter_p95_ms'])} / {ms(k['refilter_max_ms'])}",
+            f"max {ms(k['plain_refilter_max_ms'])}",
+            "target ≤ 20 ms",
+        ),
+        (
+            "  … bytes sent per keystroke (median / max)",
+            f"{kb(k['refilter_bytes'])} / {kb(k['refilter_bytes_max'])}",
+            f"{k['keystrokes']} keystrokes on openrouter's 337 models",
+            "",
+        ),
+    ]
+    print(table("Panel and magic (issue 5)", rows))
+    print()
+    print(
+        textwrap.fill(
+            f"{len(ours)} runs each; medians. load_ext runs: "
+            + ", ".join(f"{x:.1f}" for x in sorted(ours))
+            + " ms. Kernel figures come from a real ipykernel, comm messages included.",
+            100,
+        )
+    )
+    return [list(row) for row in rows]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,142 @@
+"""Small tables that render as escaped HTML in a notebook and as aligned text in a terminal.
+
+Used by the ``%takopi`` magic. Nothing here imports ipywidgets, httpx or the catalog,
+and every cell is plain text: it is HTML-escaped on the way into ``_repr_html_``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["Lines", "Table"]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    return str(value)
+
+
+class Table:
+    """Rows of plain-text cells with a title and notes.
+
+    ``_repr_html_`` gives an escaped HTML table (notebooks); ``str()``/``repr()`` and
+    ``_repr_pretty_`` give aligned text (terminal IPython).
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        title: str = "",
+        notes: Sequence[str] = (),
+        numeric: Sequence[str] = (),
+    ) -> None:
+        self.columns = [str(c) for c in columns]
+        self.rows = [[_cell(v) for v in row] for row in rows]
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"row {row!r} does not have {len(self.columns)} cells")
+        self.title = title
+        self.notes = list(notes)
+        self._numeric = set(numeric)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> list[str]:
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    # -- text ------------------------------------------------------------------------------
+
+    def __str__(self) -> str:
+        lines: list[str] = []
+        if self.title:
+            lines.append(self.title)
+        if self.rows:
+            widths = [len(c) for c in self.columns]
+            for row in self.rows:
+                for i, value in enumerate(row):
+                    widths[i] = max(widths[i], len(value))
+
+            def fmt(cells: Sequence[str]) -> str:
+                out = []
+                for i, value in enumerate(cells):
+                    if self.columns[i] in self._numeric:
+                        out.append(value.rjust(widths[i]))
+                    else:
+                        out.append(value.ljust(widths[i]))
+                return "  ".join(out).rstrip()
+
+            lines.append(fmt(self.columns))
+            lines.append("  ".join("-" * w for w in widths))
+            lines.extend(fmt(row) for row in self.rows)
+        elif not self.notes:
+            lines.append("(nothing to show)")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    # -- HTML ------------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        parts = ['<div class="takopi-table">']
+        if self.title:
+            parts.append(f'<div style="font-weight:600;margin:2px 0 4px">{esc(self.title)}</div>')
+        if self.rows:
+            parts.append('<table style="border-collapse:collapse;font-size:0.92em">')
+            head = "".join(
+                f'<th style="text-align:{self._align(c)};padding:2px 10px 2px 0;'
+                f'border-bottom:1px solid #999">{esc(c)}</th>'
+                for c in self.columns
+            )
+            parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
+            for row in self.rows:
+                cells = "".join(
+                    f'<td style="text-align:{self._align(self.columns[i])};'
+                    f'padding:1px 10px 1px 0;vertical-align:top">{esc(v)}</td>'
+                    for i, v in enumerate(row)
+                )
+                parts.append(f"<tr>{cells}</tr>")
+            parts.append("</tbody></table>")
+        elif not self.notes:
+            parts.append("<div><i>(nothing to show)</i></div>")
+        for note in self.notes:
+            parts.append(f'<div style="margin-top:4px;color:#555">{esc(note)}</div>')
+        parts.append("</div>")
+        return "".join(parts)
+
+    def _align(self, column: str) -> str:
+        return "right" if column in self._numeric else "left"
+
+
+class Lines:
+    """A few lines of plain text shown as-is (escaped in HTML)."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        body = "<br>".join(html.escape(line) for line in self.lines)
+        return f'<div class="takopi-lines">{body}</div>'

@@ -1,0 +1,143 @@
+"""The "Sign in with ChatGPT" display, against the loopback fake of the auth server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import takopi_nb as tk
+from takopi_nb.widgets import DeviceCodeView, ProvidersPanel
+from takopi_nb.widgets.device_code import format_countdown
+from tests.fakes.codex_server import FakeAccount, FakeChatGPT
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeChatGPT]:
+    server = FakeChatGPT(account=FakeAccount(email="ada@example.com", plan="pro")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cfg(fake: FakeChatGPT) -> tk.TakopiConfig:
+    config = tk.get_config()
+    config.codex_issuer = fake.issuer
+    return config
+
+
+def test_sign_in_from_the_panel_through_to_connected(
+    cfg: tk.TakopiConfig, fake: FakeChatGPT
+) -> None:
+    provider = cfg.add_provider("codex", id="chatgpt", base_url=fake.codex_base)
+    panel = ProvidersPanel(cfg)
+    try:
+        form = panel.select("chatgpt")
+        assert form.key_input is None and form.sign_in is not None
+        assert "Not signed in" in form.auth_status.value
+        assert panel.provider_list.label == "chatgpt · not signed in"
+        assert form.disconnect is not None and form.disconnect.disabled
+
+        form.sign_in.click()
+        view = form.device_view
+        assert isinstance(view, DeviceCodeView)
+        assert form.device_area.children == (view,)
+        wait_for(lambda: view.state == "waiting")
+        code = form.flow.user_code
+        assert code and code in view.code_html.value
+        url = f"{fake.issuer}/codex/device"
+        assert f'<a href="{url}" target="_blank"' in view.code_html.value
+        assert "takopi-code" in view.code_html.value  # large, select-all code
+        assert "expires in" in view.countdown_html.value
+        assert "Waiting" in view.state_html.value
+        assert view.cancel_row in view.children and not view.cancel_button.disabled
+
+        fake.approve(code)
+        wait_for(lambda: view.state == "signed_in")
+        assert "Connected as ada@example.com (Pro)" in view.state_html.value
+        assert view.cancel_row not in view.children
+        assert view.code_html not in view.children
+        wait_for(lambda: "Connected as ada@example.com" in form.auth_status.value)
+        assert provider.credential_source == "oauth"
+        assert (
+            panel.provider_list.label
+            == "chatgpt · signed in as ada@example.com; no models selected"
+        )
+        assert not form.disconnect.disabled
+
+        form.disconnect.click()
+        assert provider.account is None
+        assert "Disconnected" in form.auth_status.value
+        assert panel.provider_list.label == "chatgpt · not signed in"
+        assert form.device_view is None
+        assert panel.errors == []
+    finally:
+        panel.close()
+
+
+def test_countdown_is_live(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+    provider = cfg.add_provider("codex", base_url=fake.codex_base)
+    view = DeviceCodeView(provider.login())
+    try:
+        wait_for(lambda: view.state == "waiting")
+        first = view.countdown_html.value
+        assert "14:" in first or "15:00" in first
+        wait_for(lambda: view.countdown_html.value != first, timeout=5)
+        assert view.flow.seconds_left > 0
+        assert format_countdown(view.flow.seconds_left) in view.countdown_html.value
+    finally:
+        view.flow.cancel()
+        view.close()
+
+
+def test_cancel(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+    provider = cfg.add_provider("codex", base_url=fake.codex_base)
+    view = DeviceCodeView(provider.login())
+    try:
+        wait_for(lambda: view.state == "waiting")
+        view.cancel_button.click()
+        assert view.state == "cancelled"
+        assert "cancelled" in view.state_html.value
+        assert view.cancel_row not in view.children
+        assert provider.account is None
+    finally:
+        view.close()
+
+
+def test_denied_and_errors_are_shown(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+    provider = cfg.add_provider("codex", base_url=fake.codex_base)
+    view = DeviceCodeView(provider.login())
+    try:
+        wait_for(lambda: view.state == "waiting")
+        fake.deny(view.flow.user_code)
+        wait_for(lambda: view.state == "denied")
+        assert "takopi-error" in view.state_html.value and "declined" in view.state_html.value
+    finally:
+        view.close()
+    cfg.codex_issuer = "http://127.0.0.1:9"  # nothing listens there
+    broken = DeviceCodeView(provider.login())
+    try:
+        wait_for(lambda: broken.state == "error")
+        assert "✗" in broken.state_html.value and "127.0.0.1:9" in broken.state_html.value
+    finally:
+        broken.close()
+
+
+def test_closing_the_view_stops_following_the_flow(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+    provider = cfg.add_provider("codex", base_url=fake.codex_base)
+    flow = provider.login()
+    view = DeviceCodeView(flow)
+    wait_for(lambda: view.state == "waiting")
+    view.close()
+    shown = view.state_html.value
+    flow.cancel()
+    assert view.state_html.value == shown
