@@ -10,6 +10,7 @@ import pytest
 import takopi_nb as tk
 from takopi_nb.widgets import DeviceCodeView, ProvidersPanel
 from takopi_nb.widgets.device_code import format_countdown
+from takopi_nb.widgets.provider_form import ProviderForm
 from tests.fakes.codex_server import FakeAccount, FakeChatGPT
 
 
@@ -66,8 +67,15 @@ def test_sign_in_from_the_panel_through_to_connected(
         assert "Connected as ada@example.com (Pro)" in view.state_html.value
         assert view.cancel_row not in view.children
         assert view.code_html not in view.children
-        wait_for(lambda: "Connected as ada@example.com" in form.auth_status.value)
-        assert provider.credential_source == "oauth"
+        wait_for(lambda: provider.credential_source == "oauth")
+        assert "Connected as" not in form.auth_status.value  # said once, by the view
+        assert (
+            panel.provider_list.label
+            == "chatgpt · signed in as ada@example.com; no models selected"
+        )
+        reopened = ProviderForm(tk.get_config(), provider)  # e.g. the panel shown again later
+        assert "Connected as ada@example.com (Pro)" in reopened.auth_status.value
+        reopened.close()
         assert (
             panel.provider_list.label
             == "chatgpt · signed in as ada@example.com; no models selected"

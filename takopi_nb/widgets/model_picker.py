@@ -85,6 +85,8 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             value="chat",
             tooltips=["Chat models", "Embedding models"][: len(purposes)],
             style={"button_width": "104px"},
+            # Never wrap the two buttons onto two lines when the status text beside is long.
+            layout={"flex": "0 0 auto", "width": f"{112 * len(purposes)}px"},
         )
         self.catalog_status = f.make(W.HTML, value="", layout={"flex": "1 1 auto"})
         self.refresh_button = f.make(
@@ -92,7 +94,7 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             description="Refresh",
             icon="refresh",
             tooltip="Fetch the models.dev catalog again (your selection is kept)",
-            layout=BUTTON,
+            layout={**BUTTON, "flex": "0 0 auto", "min_width": "96px"},
         )
         self.search = f.make(
             W.Text,

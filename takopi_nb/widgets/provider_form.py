@@ -415,7 +415,12 @@ class ProviderForm(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         p = self.provider
         if self.info.auth == "oauth":
             account = p.account
-            if account is not None:
+            shown_by_flow = (
+                self.device_view is not None and getattr(self.flow, "state", "") == "signed_in"
+            )
+            if account is not None and shown_by_flow:
+                text = ""  # the device-code view right below already says "Connected as …"
+            elif account is not None:
                 text = f"<span class='takopi-ok'>✓ Connected as {esc(str(account))}</span>"
             elif self.flow is not None and not getattr(self.flow, "done", True):
                 text = muted("Signing in: follow the steps below.")
