@@ -53,8 +53,9 @@ def in_process_us(fn: Callable[[], object], number: int = 2000, repeat: int = 7)
 def table(title: str, rows: Sequence[Sequence[str]]) -> str:
     header = ("figure", "takopi_nb", "baseline", "ratio / target")
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(4)]
-    line = lambda r: (
-        "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-    )  # noqa: E731
+
+    def line(r: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([f"\n### {title}\n", line(header), sep, *(line(r) for r in rows)])

@@ -1,6 +1,6 @@
 """Every benchmark figure of the project, each beside its baseline from the same run.
 
-    python benchmarks/run.py            # or: make bench
+python benchmarks/run.py            # or: make bench
 """
 
 from __future__ import annotations

@@ -68,7 +68,9 @@ def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
         is_ip = self.family in (socket.AF_INET, socket.AF_INET6)
-        loopback = isinstance(host, str) and (host.startswith("127.") or host in ("::1", "localhost"))
+        loopback = isinstance(host, str) and (
+            host.startswith("127.") or host in ("::1", "localhost")
+        )
         if is_ip and isinstance(host, str) and not loopback:
             raise OSError(f"test tried to reach {host!r}: only loopback is allowed")
         return real_connect(self, address)

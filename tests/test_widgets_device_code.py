@@ -82,7 +82,13 @@ def test_sign_in_from_the_panel_through_to_connected(
         )
         assert not form.disconnect.disabled
 
+        # Signed in, the picker lists what the plan offers (the backend's visible models).
+        plan = {"gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.3-codex-spark"}
+        wait_for(lambda: set(form.picker.visible) == plan)
+        assert "your ChatGPT plan" in form.picker.catalog_status.value
+
         form.disconnect.click()
+        wait_for(lambda: "gpt-5.2" in form.picker.visible)  # back to the catalog's Codex list
         assert provider.account is None
         assert "Disconnected" in form.auth_status.value
         assert panel.provider_list.label == "chatgpt · not signed in"

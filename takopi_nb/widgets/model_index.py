@@ -83,6 +83,32 @@ def index_for(catalog: Any, provider_type: str, purpose: str = "chat") -> ModelI
     return index
 
 
+def codex_plan_index(catalog: Any, backend_models: Sequence[Any]) -> ModelIndex:
+    """The picker's rows for a signed-in codex provider: the models its ChatGPT plan offers.
+
+    Each backend entry keeps the catalog's metadata when the catalog knows the model, and
+    otherwise shows what the backend says (name, context window, reasoning, inputs).
+    """
+    from ..catalog import ModelInfo
+
+    rows = []
+    for model in backend_models:
+        known = catalog.get_for_type("codex", model.slug) if catalog is not None else None
+        rows.append(
+            known
+            or ModelInfo(
+                provider="openai",
+                id=model.slug,
+                name=model.display_name or model.slug,
+                context_window=model.context_window,
+                input_modalities=tuple(model.input_modalities),
+                output_modalities=("text",),
+                reasoning=bool(model.reasoning_levels),
+            )
+        )
+    return ModelIndex(rows)
+
+
 def price_pair(info: Any) -> str:
     """ "$1.25 / $10" (input / output, USD per 1M tokens), "free", or "—" when unknown."""
     if info.cost_input is None and info.cost_output is None:

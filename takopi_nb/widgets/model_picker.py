@@ -24,7 +24,7 @@ from .bindings import Bindings, ErrorReporter, SafeLink
 from .errors import ErrorLine
 from .factory import BUTTON, WidgetFactory
 from .html import PANEL_CSS, badge, esc, join_ids, model_details, muted
-from .model_index import ModelIndex, header_label, index_for, option_label
+from .model_index import ModelIndex, codex_plan_index, header_label, index_for, option_label
 
 __all__ = ["ModelPicker"]
 
@@ -66,6 +66,7 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._catalog = catalog
         self._catalog_error: str | None = None
         self._indexes: dict[str, ModelIndex] = {}
+        self._plan_models: list[Any] | None = None  # codex: the signed-in plan's own list
         self._labels: dict[tuple[str, int], str] = {}
         self._visible: list[str] = []
         self._matches = 0
@@ -242,6 +243,37 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             listener = self._bindings.wrap("Showing the refreshed catalog", self._catalog_changed)
             self._bindings.add_undo(self._catalog.on_change(listener))
         self._show_catalog_status()
+        if self.provider.type == "codex":
+            config = self.provider._config
+            self._bindings.on_credentials_changed(
+                config, self._codex_credentials_changed, where="Loading your plan's models"
+            )
+            self._load_plan_models()
+
+    def _codex_credentials_changed(self, provider: Any) -> None:
+        if provider is self.provider:
+            self._load_plan_models()
+
+    def _load_plan_models(self) -> None:
+        """Ask the Codex backend which models the signed-in plan offers, off the kernel's thread.
+
+        Until it answers, and whenever it cannot, the catalog's Codex list is shown.
+        """
+        if self.provider.account is None:
+            if self._plan_models is not None:
+                self._plan_models = None
+                self._catalog_changed()
+            return
+
+        def fetch() -> None:
+            from ..codex import backend_models
+
+            models = backend_models(self.provider._config.runtime, self.provider.record)
+            if models and not self._bindings.closed:
+                self._plan_models = list(models)
+                self._catalog_changed()
+
+        threading.Thread(target=fetch, name="takopi-codex-models", daemon=True).start()
 
     def _show_catalog_status(self) -> None:
         if self._refreshing:
@@ -251,16 +283,19 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 f'<span class="takopi-error">No catalog: {esc(self._catalog_error or "")}</span>'
             )
         else:
+            plan = " · models offered by your ChatGPT plan" if self._plan_models else ""
             self.catalog_status.value = (
                 "<span class='takopi-muted' style='font-size:11px'>Catalog: "
-                f"{esc(self._catalog.describe())}</span>"
+                f"{esc(self._catalog.describe())}{plan}</span>"
             )
 
     def index(self, purpose: str | None = None) -> ModelIndex:
         purpose = purpose or str(self.purpose.value)
         found = self._indexes.get(purpose)
         if found is None:
-            if self._catalog is None:
+            if self._plan_models:
+                found = codex_plan_index(self._catalog, self._plan_models)
+            elif self._catalog is None:
                 found = ModelIndex(())
             else:
                 found = index_for(self._catalog, self.provider.type, purpose)
