@@ -35,8 +35,11 @@ system-deps:
 	  fi; \
 	fi
 
+# As root (containers), Jupyter refuses to start without --allow-root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/quickstart.ipynb
 
 test: setup system-deps
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
