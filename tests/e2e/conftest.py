@@ -21,7 +21,9 @@ def _need_chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running on the main thread while
+# it is open, which would break later tests that call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = _need_chromium()
     from playwright.sync_api import expect, sync_playwright
