@@ -17,7 +17,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import HasTraits, dlink, link
 
@@ -35,7 +35,31 @@ def _identity(value: Any) -> Any:
     return value
 
 
-class SafeLink(link):
+class _Reporting:
+    """What both safe links share: where errors go, and changing the widget quietly."""
+
+    _on_error: ErrorReporter
+    _where: str
+    updating: bool
+
+    if TYPE_CHECKING:  # provided by traitlets' link / dlink, which come later in the MRO
+
+        def _busy_updating(self) -> Any: ...
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._where}>"
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Change the widget without writing back to the config (re-entrant)."""
+        if self.updating:
+            yield
+            return
+        with self._busy_updating():
+            yield
+
+
+class SafeLink(_Reporting, link):
     """A two-way link, config trait (source) <-> widget trait (target).
 
     Unlike ``traitlets.link``:
@@ -62,18 +86,6 @@ class SafeLink(link):
         self._on_error = on_error
         self._where = where
         super().__init__(source, target, transform=(transform, inverse))
-
-    def __repr__(self) -> str:
-        return f"<SafeLink {self._where}>"
-
-    @contextlib.contextmanager
-    def quiet(self) -> Iterator[None]:
-        """Change the widget without writing back to the config (re-entrant)."""
-        if self.updating:
-            yield
-            return
-        with self._busy_updating():
-            yield
 
     def link(self) -> None:
         with self._busy_updating():
@@ -120,7 +132,7 @@ class SafeLink(link):
                 self._on_error(self._where, exc)
 
 
-class SafeDirectionalLink(dlink):
+class SafeDirectionalLink(_Reporting, dlink):
     """A one-way link, config trait -> widget trait, reporting errors instead of raising."""
 
     def __init__(
@@ -135,18 +147,6 @@ class SafeDirectionalLink(dlink):
         self._on_error = on_error
         self._where = where
         super().__init__(source, target, transform=transform)
-
-    def __repr__(self) -> str:
-        return f"<SafeDirectionalLink {self._where}>"
-
-    @contextlib.contextmanager
-    def quiet(self) -> Iterator[None]:
-        """Change the widget while observers can tell it is not the user (re-entrant)."""
-        if self.updating:
-            yield
-            return
-        with self._busy_updating():
-            yield
 
     def _update(self, change: Any) -> None:
         if self.updating:

@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as W
 
 from .bindings import Bindings, ErrorReporter
-from .errors import ErrorLine
+from .errors import error_line_for
 from .factory import BUTTON, WidgetFactory
 from .html import PANEL_CSS, esc, link
 
@@ -51,10 +51,7 @@ class DeviceCodeView(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         **kwargs: Any,
     ) -> None:
         self._factory = WidgetFactory()
-        self._error_line: ErrorLine | None = None
-        if report is None:
-            self._error_line = ErrorLine(self._factory)
-            report = self._error_line.report
+        self._error_line, report = error_line_for(self._factory, report)
         self.flow = flow
         self._bindings = Bindings(report)
         f = self._factory

@@ -9,6 +9,7 @@ import ipywidgets as W
 from traitlets import TraitError
 
 from ..errors import TakopiError
+from .bindings import ErrorReporter
 from .factory import BUTTON, WidgetFactory
 from .html import esc
 
@@ -62,3 +63,13 @@ class ErrorLine:
             self.messages.clear()
             self.html.value = ""
             self.box.children = ()
+
+
+def error_line_for(
+    factory: WidgetFactory, report: ErrorReporter | None
+) -> tuple[ErrorLine | None, ErrorReporter]:
+    """A part inside the panel reports into the panel's line; a part shown alone gets its own."""
+    if report is not None:
+        return None, report
+    line = ErrorLine(factory)
+    return line, line.report

@@ -21,7 +21,7 @@ from traitlets import Unicode
 
 from ..provider_types import PROVIDER_TYPES
 from .bindings import Bindings, ErrorReporter, SafeLink
-from .errors import ErrorLine
+from .errors import error_line_for
 from .factory import BUTTON, WidgetFactory
 from .html import PANEL_CSS, badge, esc, join_ids, model_details, muted
 from .model_index import ModelIndex, codex_plan_index, header_label, index_for, option_label
@@ -55,10 +55,7 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         standalone = factory is None if standalone is None else standalone
         self._own_factory = factory is None
         self._factory = f = factory or WidgetFactory()
-        self._error_line: ErrorLine | None = None
-        if report is None:
-            self._error_line = ErrorLine(f)
-            report = self._error_line.report
+        self._error_line, report = error_line_for(f, report)
         self._report = report
         self.provider = provider
         self.max_rows = max_rows

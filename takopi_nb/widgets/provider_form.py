@@ -19,7 +19,7 @@ from ..provider_types import PROVIDER_TYPES
 from ..secrets import mask_secret
 from .bindings import Bindings, ErrorReporter, SafeDirectionalLink
 from .device_code import DeviceCodeView
-from .errors import ErrorLine
+from .errors import error_line_for
 from .factory import BUTTON, WidgetFactory
 from .html import PANEL_CSS, badge, esc, join_ids, muted
 from .model_picker import ModelPicker
@@ -61,10 +61,7 @@ class ProviderForm(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         standalone = factory is None if standalone is None else standalone
         self._own_factory = factory is None
         self._factory = f = factory or WidgetFactory()
-        self._error_line: ErrorLine | None = None
-        if report is None:
-            self._error_line = ErrorLine(f)
-            report = self._error_line.report
+        self._error_line, report = error_line_for(f, report)
         self._report = report
         self.config = config
         self.provider = provider
