@@ -11,7 +11,7 @@ from .errors import CallContext, error_for_stream
 from .messages import Message, to_anthropic
 from .protocol import ChatRequest, pop_max_tokens, text_parts
 from .results import ChatResult, StreamState, merge_usage, normalise_usage
-from .sse import SSEEvent
+from .sse import SSEEvent, typed_events
 
 __all__ = ["DEFAULT_MAX_TOKENS", "chat_request", "parse_response", "read_stream"]
 
@@ -69,14 +69,7 @@ def parse_response(doc: Any, ctx: CallContext) -> ChatResult:
 
 def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext) -> Iterator[str]:
     """Text deltas; ``message_start``/``message_delta`` carry the usage, ``message_stop`` ends."""
-    for event in events:
-        try:
-            data = event.json()
-        except ValueError:
-            continue
-        if not isinstance(data, Mapping):
-            continue
-        kind = data.get("type") or event.event
+    for kind, data in typed_events(events):
         if kind == "error":
             raise error_for_stream(ctx, data)
         if kind == "message_start":

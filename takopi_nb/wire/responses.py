@@ -14,7 +14,7 @@ from .errors import CallContext, error_for_stream
 from .messages import DEFAULT_INSTRUCTIONS, Message, to_responses_input
 from .protocol import ChatRequest, pop_max_tokens, text_parts
 from .results import ChatResult, StreamState, normalise_usage
-from .sse import SSEEvent
+from .sse import SSEEvent, typed_events
 
 __all__ = ["chat_request", "codex_request", "output_text", "parse_response", "read_stream"]
 
@@ -106,14 +106,7 @@ def parse_response(doc: Any, ctx: CallContext) -> ChatResult:
 def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext) -> Iterator[str]:
     """Text deltas; ``response.completed`` (or ``.incomplete``) carries the usage and ends."""
     yielded = False
-    for event in events:
-        try:
-            data = event.json()
-        except ValueError:
-            continue
-        if not isinstance(data, Mapping):
-            continue
-        kind = data.get("type") or event.event
+    for kind, data in typed_events(events):
         response = data.get("response") if isinstance(data.get("response"), Mapping) else None
         if response is not None and response.get("model"):
             state.model = str(response["model"])

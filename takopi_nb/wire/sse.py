@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,3 +126,15 @@ def iter_sse(lines: Iterable[str]) -> Iterator[SSEEvent]:
     last = decoder.flush()
     if last is not None:
         yield last
+
+
+def typed_events(events: Iterable[SSEEvent]) -> Iterator[tuple[str | None, Mapping[str, Any]]]:
+    """``(type, data)`` for each event whose data is a JSON object; the type is the
+    object's ``type`` field, else the SSE event name. Other events are skipped."""
+    for event in events:
+        try:
+            data = event.json()
+        except ValueError:
+            continue
+        if isinstance(data, Mapping):
+            yield data.get("type") or event.event, data
