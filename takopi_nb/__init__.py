@@ -11,9 +11,9 @@ is instant and nothing touches the network, the disk or the keyring.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
+from ._lazy import lazy_attributes
 from .errors import (
     AuthError,
     CatalogError,
@@ -97,17 +97,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'takopi_nb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)
 
 
 def load_ipython_extension(ipython: Any) -> None:

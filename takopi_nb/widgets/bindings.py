@@ -108,13 +108,8 @@ class SafeLink(_Reporting, link):
                 self._on_error(self._where, exc)
 
     def _update_target(self, change: Any) -> None:
-        if self.updating:
-            return
-        with self._busy_updating():
-            try:
-                self._push()
-            except Exception as exc:
-                self._on_error(self._where, exc)
+        if not self.updating:
+            self.resync()
 
     def _update_source(self, change: Any) -> None:
         if self.updating:
