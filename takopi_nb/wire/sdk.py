@@ -13,6 +13,7 @@ long pause, or use ``m.chat()`` / ``m.client()``, which refresh on their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 # Imported here, not only by the SDKs: the openai SDK inspects sys.modules["httpx"], and a
@@ -112,25 +113,30 @@ def _require(name: str) -> Any:
         ) from None
 
 
-def openai_client(endpoint: Endpoint, **kwargs: Any) -> Any:
-    """``openai.OpenAI`` for this provider; ``kwargs`` override or add constructor arguments."""
-    openai = _require("openai")
-    options = openai_kwargs(endpoint)
+def _sdk_client(
+    package: str,
+    cls: str,
+    make_options: Callable[[Endpoint], dict[str, Any]],
+    endpoint: Endpoint,
+    kwargs: dict[str, Any],
+) -> Any:
+    """``package.cls(...)`` built from ``make_options``, with an HTTP client that keeps the
+    credential on the provider's origin; ``kwargs`` override or add constructor arguments."""
+    sdk = _require(package)
+    options = make_options(endpoint)
     if "http_client" not in kwargs:
-        http_client = _scoped_http_client(openai, endpoint.origin)
+        http_client = _scoped_http_client(sdk, endpoint.origin)
         if http_client is not None:
             options["http_client"] = http_client
     options.update(kwargs)
-    return openai.OpenAI(**options)
+    return getattr(sdk, cls)(**options)
+
+
+def openai_client(endpoint: Endpoint, **kwargs: Any) -> Any:
+    """``openai.OpenAI`` for this provider; ``kwargs`` override or add constructor arguments."""
+    return _sdk_client("openai", "OpenAI", openai_kwargs, endpoint, kwargs)
 
 
 def anthropic_client(endpoint: Endpoint, **kwargs: Any) -> Any:
     """``anthropic.Anthropic`` for this provider; ``kwargs`` override constructor arguments."""
-    anthropic = _require("anthropic")
-    options = anthropic_kwargs(endpoint)
-    if "http_client" not in kwargs:
-        http_client = _scoped_http_client(anthropic, endpoint.origin)
-        if http_client is not None:
-            options["http_client"] = http_client
-    options.update(kwargs)
-    return anthropic.Anthropic(**options)
+    return _sdk_client("anthropic", "Anthropic", anthropic_kwargs, endpoint, kwargs)
