@@ -35,6 +35,13 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _set_if_changed(owner_trait: tuple[HasTraits, str], value: Any) -> None:
+    """Assign only a different value, so an unchanged one fires no observer and no comm message."""
+    owner, name = owner_trait
+    if getattr(owner, name) != value:
+        setattr(owner, name, value)
+
+
 class _Reporting:
     """What both safe links share: where errors go, and changing the widget quietly."""
 
@@ -57,6 +64,14 @@ class _Reporting:
             return
         with self._busy_updating():
             yield
+
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        """Report an error of the block into the panel instead of raising it."""
+        try:
+            yield
+        except Exception as exc:
+            self._on_error(self._where, exc)
 
 
 class SafeLink(_Reporting, link):
@@ -95,17 +110,12 @@ class SafeLink(_Reporting, link):
 
     def _push(self) -> None:
         """Config -> widget (caller holds the busy flag)."""
-        value = self._transform(getattr(self.source[0], self.source[1]))
-        if getattr(self.target[0], self.target[1]) != value:
-            setattr(self.target[0], self.target[1], value)
+        _set_if_changed(self.target, self._transform(getattr(self.source[0], self.source[1])))
 
     def resync(self) -> None:
         """Show the config's current value in the widget again."""
-        with self.quiet():
-            try:
-                self._push()
-            except Exception as exc:
-                self._on_error(self._where, exc)
+        with self.quiet(), self._reported():
+            self._push()
 
     def _update_target(self, change: Any) -> None:
         if not self.updating:
@@ -115,16 +125,10 @@ class SafeLink(_Reporting, link):
         if self.updating:
             return
         with self._busy_updating():
-            try:
-                value = self._transform_inv(change.new)
-                if getattr(self.source[0], self.source[1]) != value:
-                    setattr(self.source[0], self.source[1], value)
-            except Exception as exc:
-                self._on_error(self._where, exc)
-            try:
+            with self._reported():
+                _set_if_changed(self.source, self._transform_inv(change.new))
+            with self._reported():
                 self._push()  # show what the config holds now (normalised, or unchanged)
-            except Exception as exc:
-                self._on_error(self._where, exc)
 
 
 class SafeDirectionalLink(_Reporting, dlink):
@@ -146,22 +150,12 @@ class SafeDirectionalLink(_Reporting, dlink):
     def _update(self, change: Any) -> None:
         if self.updating:
             return
-        with self._busy_updating():
-            try:
-                value = self._transform(change.new)
-                if getattr(self.target[0], self.target[1]) != value:
-                    setattr(self.target[0], self.target[1], value)
-            except Exception as exc:
-                self._on_error(self._where, exc)
+        with self._busy_updating(), self._reported():
+            _set_if_changed(self.target, self._transform(change.new))
 
     def resync(self) -> None:
-        with self.quiet():
-            try:
-                value = self._transform(getattr(self.source[0], self.source[1]))
-                if getattr(self.target[0], self.target[1]) != value:
-                    setattr(self.target[0], self.target[1], value)
-            except Exception as exc:
-                self._on_error(self._where, exc)
+        with self.quiet(), self._reported():
+            _set_if_changed(self.target, self._transform(getattr(self.source[0], self.source[1])))
 
 
 class Bindings:
