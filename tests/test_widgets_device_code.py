@@ -64,7 +64,8 @@ def test_sign_in_from_the_panel_through_to_connected(
 
         fake.approve(code)
         wait_for(lambda: view.state == "signed_in")
-        assert "Connected as ada@example.com (Pro)" in view.state_html.value
+        # The view re-renders on the flow's thread just after the state changes.
+        wait_for(lambda: "Connected as ada@example.com (Pro)" in view.state_html.value)
         assert view.cancel_row not in view.children
         assert view.code_html not in view.children
         wait_for(lambda: provider.credential_source == "oauth")
