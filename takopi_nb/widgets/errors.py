@@ -73,3 +73,29 @@ def error_line_for(
         return None, report
     line = ErrorLine(factory)
     return line, line.report
+
+
+class PanelPart:
+    """What the panel's parts (provider form, model picker) share at start and at close.
+
+    Inside the panel a part builds with the panel's factory and reports into the panel's
+    error line; shown alone (no factory given) it owns both, and closes its factory itself.
+    """
+
+    _factory: WidgetFactory
+    _own_factory: bool
+    _error_line: ErrorLine | None
+    _report: ErrorReporter
+
+    def _start_part(
+        self, factory: WidgetFactory | None, report: ErrorReporter | None, standalone: bool | None
+    ) -> tuple[WidgetFactory, ErrorReporter, bool]:
+        """Returns (factory, reporter, standalone); standalone defaults to "no factory given"."""
+        self._own_factory = factory is None
+        self._factory = factory or WidgetFactory()
+        self._error_line, self._report = error_line_for(self._factory, report)
+        return self._factory, self._report, self._own_factory if standalone is None else standalone
+
+    def _close_part(self) -> None:
+        if self._own_factory:
+            self._factory.close()

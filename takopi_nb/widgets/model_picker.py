@@ -21,7 +21,7 @@ from traitlets import Unicode
 
 from ..provider_types import PROVIDER_TYPES
 from .bindings import Bindings, ErrorReporter, SafeLink
-from .errors import error_line_for
+from .errors import PanelPart
 from .factory import BUTTON, WidgetFactory
 from .html import PANEL_CSS, badge, esc, join_ids, model_details, muted
 from .model_index import ModelIndex, codex_plan_index, header_label, index_for, option_label
@@ -31,7 +31,7 @@ __all__ = ["ModelPicker"]
 DESC = {"description_width": "0px"}
 
 
-class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
+class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     """Pick the models of ``provider`` from the catalog (or by id).
 
     Drive it like a user: ``search.value``, the filter checkboxes, ``rows.value``
@@ -52,11 +52,7 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         standalone: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        standalone = factory is None if standalone is None else standalone
-        self._own_factory = factory is None
-        self._factory = f = factory or WidgetFactory()
-        self._error_line, report = error_line_for(f, report)
-        self._report = report
+        f, report, standalone = self._start_part(factory, report, standalone)
         self.provider = provider
         self.max_rows = max_rows
         self._bindings = Bindings(report)
@@ -525,8 +521,7 @@ class ModelPicker(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     def close(self) -> None:
         self._bindings.close()
         super().close()
-        if self._own_factory:
-            self._factory.close()
+        self._close_part()
 
 
 def muted_label(factory: WidgetFactory, text: str) -> W.HTML:

@@ -19,7 +19,7 @@ from ..provider_types import PROVIDER_TYPES
 from ..secrets import mask_secret
 from .bindings import Bindings, ErrorReporter, SafeDirectionalLink
 from .device_code import DeviceCodeView
-from .errors import error_line_for
+from .errors import PanelPart
 from .factory import BUTTON, WidgetFactory
 from .html import PANEL_CSS, badge, esc, join_ids, muted
 from .model_picker import ModelPicker
@@ -43,7 +43,7 @@ class SecretInput(W.Password):  # type: ignore[misc]  # ipywidgets is untyped
     )
 
 
-class ProviderForm(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
+class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     """Edit one provider. Use it inside :class:`~takopi_nb.widgets.ProvidersPanel` or alone."""
 
     def __init__(
@@ -58,11 +58,7 @@ class ProviderForm(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         standalone: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        standalone = factory is None if standalone is None else standalone
-        self._own_factory = factory is None
-        self._factory = f = factory or WidgetFactory()
-        self._error_line, report = error_line_for(f, report)
-        self._report = report
+        f, report, standalone = self._start_part(factory, report, standalone)
         self.config = config
         self.provider = provider
         self.info = info = PROVIDER_TYPES[provider.type]
@@ -488,8 +484,7 @@ class ProviderForm(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._stop_flow()
         self.picker.close()
         super().close()
-        if self._own_factory:
-            self._factory.close()
+        self._close_part()
 
 
 def section(factory: WidgetFactory, title: str) -> W.HTML:
