@@ -32,10 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from takopi_nb.catalog import Catalog  # noqa: E402
-from takopi_nb.catalog.bundled import snapshot_bytes  # noqa: E402
-from takopi_nb.catalog.cache import CacheFiles  # noqa: E402
-from takopi_nb.catalog.index import Index, encode  # noqa: E402
-from takopi_nb.catalog.parse import load_json, parse_catalog  # noqa: E402
+from takopi_nb.catalog._bundled import snapshot_bytes  # noqa: E402
+from takopi_nb.catalog._cache import CacheFiles  # noqa: E402
+from takopi_nb.catalog._index import Index, encode  # noqa: E402
+from takopi_nb.catalog._parse import load_json, parse_catalog  # noqa: E402
 
 MiB = 2**20
 

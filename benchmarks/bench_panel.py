@@ -238,7 +238,7 @@ def main(argv: Sequence[str] = ()) -> list[list[str]]:
         (home / "ext" / "trivial_ext.py").write_text(TRIVIAL_EXTENSION)
         ours = load_ext_ms("takopi_nb", home / "ext", env, args.repeat)
         trivial = load_ext_ms("trivial_ext", home / "ext", env, args.repeat)
-        warm = "import ipykernel.kernelapp, ipywidgets, takopi_nb.widgets.providers_panel, takopi_nb.catalog, takopi_nb.config, takopi_nb.magics"
+        warm = "import ipykernel.kernelapp, ipywidgets, takopi_nb.widgets._providers_panel, takopi_nb.catalog, takopi_nb._config, takopi_nb._magics"
         subprocess.run([sys.executable, "-c", warm], env=env, check=True)
         k = in_kernel(env, args.repeat)
 

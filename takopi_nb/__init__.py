@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from ._lazy import lazy_attributes
-from .errors import (
+from ._errors import (
     AuthError,
     CatalogError,
     ConfigError,
@@ -30,16 +29,17 @@ from .errors import (
     RefError,
     TakopiError,
 )
+from ._lazy import lazy_attributes
 
 TYPE_CHECKING = False  # importing typing costs ~8 ms; this module must stay instant
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._config import Provider, TakopiConfig, get_config
+    from ._provider_types import PROVIDER_TYPES, ProviderType
+    from ._refs import ModelRef, format_ref, parse_ref
+    from ._resolve import ResolvedModel, resolve
     from .catalog import Catalog, ModelInfo, get_catalog
-    from .config import Provider, TakopiConfig, get_config
-    from .provider_types import PROVIDER_TYPES, ProviderType
-    from .refs import ModelRef, format_ref, parse_ref
-    from .resolve import ResolvedModel, resolve
     from .widgets import ProvidersPanel, panel
 
 __version__ = "0.1.0"
@@ -79,19 +79,19 @@ __all__ = [
 ]
 
 _LAZY = {
-    "PROVIDER_TYPES": "provider_types",
-    "ProviderType": "provider_types",
-    "ModelRef": "refs",
-    "format_ref": "refs",
-    "parse_ref": "refs",
+    "PROVIDER_TYPES": "_provider_types",
+    "ProviderType": "_provider_types",
+    "ModelRef": "_refs",
+    "format_ref": "_refs",
+    "parse_ref": "_refs",
     "Catalog": "catalog",
     "ModelInfo": "catalog",
     "get_catalog": "catalog",
-    "Provider": "config",
-    "TakopiConfig": "config",
-    "get_config": "config",
-    "ResolvedModel": "resolve",
-    "resolve": "resolve",
+    "Provider": "_config",
+    "TakopiConfig": "_config",
+    "get_config": "_config",
+    "ResolvedModel": "_resolve",
+    "resolve": "_resolve",
     "ProvidersPanel": "widgets",
     "panel": "widgets",
 }
@@ -102,13 +102,13 @@ __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext takopi_nb``: registers the ``%takopi`` magics."""
-    from .magics import load_ipython_extension as load
+    from ._magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magics import unload_ipython_extension as unload
+    from ._magics import unload_ipython_extension as unload
 
     unload(ipython)
 
@@ -119,7 +119,16 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _reset_for_tests() -> None:
     """Forget every process-wide object (config, runtime, catalog); for test isolation."""
-    for module in ("config", "runtime", "catalog", "codex", "wire", "widgets", "magics", "server"):
+    for module in (
+        "_config",
+        "_runtime",
+        "catalog",
+        "codex",
+        "wire",
+        "widgets",
+        "_magics",
+        "server",
+    ):
         loaded = sys.modules.get(f"{__name__}.{module}")
         reset = getattr(loaded, "_reset", None)
         if reset is not None:

@@ -51,7 +51,7 @@ def sandbox(directory: str | os.PathLike[str] | None = None) -> Any:
     os.environ["JUPYTER_DATA_DIR"] = str(folder / "data")
     os.environ["TAKOPI_NB_CONFIG"] = str(folder / "providers.json")
     from . import catalog
-    from .config import get_config
+    from ._config import get_config
 
     catalog._reset()  # the catalog is created again from the environment set above
     config = get_config()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from takopi_nb.catalog.fetch import FetchError, Timeouts, fetch, host_label, redact_url
+from takopi_nb.catalog._fetch import FetchError, Timeouts, fetch, host_label, redact_url
 
 URL = "https://models.dev/api.json"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from takopi_nb._errors import TakopiError
 from takopi_nb.catalog import Catalog, MissingDependencyError, ModelInfo
-from takopi_nb.errors import TakopiError
 
 
 @pytest.fixture(scope="module")

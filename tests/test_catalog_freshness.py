@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from takopi_nb.catalog import format_price, format_tokens
-from takopi_nb.catalog.freshness import (
+from takopi_nb.catalog._freshness import (
     TTL_SECONDS,
     age_words,
     describe,

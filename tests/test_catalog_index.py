@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from takopi_nb.catalog.index import CacheCorrupt, Index, encode, restamp
-from takopi_nb.catalog.parse import ParsedCatalog, load_json, parse_catalog
+from takopi_nb.catalog._index import CacheCorrupt, Index, encode, restamp
+from takopi_nb.catalog._parse import ParsedCatalog, load_json, parse_catalog
 from tests.fakes.models_dev import snapshot_bytes
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from takopi_nb._errors import ConfigError
+from takopi_nb._provider_types import PROVIDER_TYPES
 from takopi_nb.catalog import Catalog, ModelInfo
-from takopi_nb.catalog.provider_lists import as_codex, chat_visible, is_codex_model, pick
-from takopi_nb.errors import ConfigError
-from takopi_nb.provider_types import PROVIDER_TYPES
+from takopi_nb.catalog._provider_lists import as_codex, chat_visible, is_codex_model, pick
 
 CODEX_IDS = [
     "gpt-5.2", "gpt-5.3-codex", "gpt-5.3-codex-spark", "gpt-5.4", "gpt-5.4-mini", "gpt-5.5",

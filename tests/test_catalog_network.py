@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 import takopi_nb
+from takopi_nb._errors import CatalogError
 from takopi_nb.catalog import Catalog, get_catalog
-from takopi_nb.catalog.cache import CacheFiles
-from takopi_nb.catalog.fetch import Timeouts
-from takopi_nb.catalog.index import Index
-from takopi_nb.errors import CatalogError
+from takopi_nb.catalog._cache import CacheFiles
+from takopi_nb.catalog._fetch import Timeouts
+from takopi_nb.catalog._index import Index
 from tests.fakes.models_dev import Clock, ModelsDevServer, snapshot_doc
 
 HOUR = 3600.0

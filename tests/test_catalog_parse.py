@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from takopi_nb.catalog.model_info import ModelInfo
-from takopi_nb.catalog.parse import (
+from takopi_nb._errors import CatalogError, TakopiError
+from takopi_nb.catalog._model_info import ModelInfo
+from takopi_nb.catalog._parse import (
     CatalogDataError,
     ParsedCatalog,
     clean_text,
@@ -17,7 +18,6 @@ from takopi_nb.catalog.parse import (
     parse_catalog,
     valid_model_id,
 )
-from takopi_nb.errors import CatalogError, TakopiError
 from tests.fakes.models_dev import snapshot_bytes, snapshot_doc
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from takopi_nb.catalog import Catalog
-from takopi_nb.catalog.index import CacheCorrupt, Index
+from takopi_nb.catalog._index import CacheCorrupt, Index
 from tests.fakes.models_dev import ModelsDevServer
 
 pytestmark = pytest.mark.slow
@@ -100,7 +100,7 @@ def test_two_processes_refreshing_at_once_fetch_once_and_agree(
 WRITER = """
 import sys
 from pathlib import Path
-from takopi_nb.catalog.cache import CacheFiles
+from takopi_nb.catalog._cache import CacheFiles
 files = CacheFiles(Path(sys.argv[1]))
 payload = Path(sys.argv[2]).read_bytes()
 for _ in range(40):
@@ -114,7 +114,7 @@ def test_concurrent_writers_never_show_a_torn_file(tmp_path: Path) -> None:
     source = Catalog(cache_dir=tmp_path / "seed", offline=True, auto_refresh=False)
     assert source.source == "bundled"
     bundled = (tmp_path / "seed" / "bundled.v1.cache").read_bytes()
-    from takopi_nb.catalog.index import restamp
+    from takopi_nb.catalog._index import restamp
 
     payloads = []
     for n in range(2):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from takopi_nb.catalog import Catalog, ModelInfo
-from takopi_nb.catalog.search import haystack, search_models
+from takopi_nb.catalog._search import haystack, search_models
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from traitlets import TraitError
 
 import takopi_nb as tk
-from takopi_nb.config import TakopiConfig
+from takopi_nb._config import TakopiConfig
 from tests.leaks import places_with_secret
 
 KEY = "sk-test-SECRET-0123456789abcdef"

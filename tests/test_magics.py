@@ -15,9 +15,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
 import takopi_nb as tk
+from takopi_nb._magics import TakopiMagics, _loaded
+from takopi_nb._tables import Lines, Table
 from takopi_nb.demo import DemoOpenAIServer
-from takopi_nb.magics import TakopiMagics, _loaded
-from takopi_nb.tables import Lines, Table
 from tests.fakes.codex_server import FakeChatGPT
 
 
@@ -287,7 +287,7 @@ def test_cell_magic_updates_a_markdown_display(
     )
     config.default_model = "openai/gpt-5.2"
     magics_of(shell).rich_display = True
-    monkeypatch.setattr("takopi_nb.magics.STREAM_UPDATE_SECONDS", 0.0)
+    monkeypatch.setattr("takopi_nb._magics.STREAM_UPDATE_SECONDS", 0.0)
     publisher = CapturingDisplayPublisher()
     monkeypatch.setattr(shell, "display_pub", publisher)
     shell.run_cell_magic("takopi", "", "Hi {1 + 1}")  # no ref: the default model
@@ -322,7 +322,7 @@ def test_loading_imports_nothing_heavy() -> None:
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "shell = InteractiveShell.instance()\n"
         "shell.run_line_magic('load_ext', 'takopi_nb')\n"
-        "heavy = [m for m in ('ipywidgets', 'httpx', 'takopi_nb.catalog', 'takopi_nb.config',"
+        "heavy = [m for m in ('ipywidgets', 'httpx', 'takopi_nb.catalog', 'takopi_nb._config',"
         " 'takopi_nb.widgets', 'keyring') if m in sys.modules]\n"
         "print(heavy)\n"
     )

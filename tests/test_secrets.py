@@ -12,7 +12,7 @@ import pytest
 from keyring.backends import fail
 
 import takopi_nb as tk
-from takopi_nb.secrets import SecretStore, mask_secret
+from takopi_nb._secrets import SecretStore, mask_secret
 from tests.fakes.keyring_backend import MemoryKeyring
 from tests.leaks import places_with_secret
 

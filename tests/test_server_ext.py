@@ -150,7 +150,7 @@ class Home:
         (self.admin / "takopi" / "providers.json").write_text(json.dumps(ADMIN_DOC))
         (self.config / "takopi").mkdir(exist_ok=True)
         (self.config / "takopi" / "providers.json").write_text(json.dumps(USER_DOC))
-        from takopi_nb.secrets import SecretStore
+        from takopi_nb._secrets import SecretStore
 
         store = SecretStore("file", file_path=self.data / "takopi" / "secrets.json")
         store.set("mine", SECRET_FILE)
@@ -760,7 +760,7 @@ def test_a_hung_fetch_does_not_hold_up_the_exit(
 def test_refresher_runs_periodically_and_leaves_no_thread() -> None:
     import asyncio
 
-    from takopi_nb.server.refresher import THREAD_NAME, CatalogRefresher
+    from takopi_nb.server._refresher import THREAD_NAME, CatalogRefresher
 
     calls: list[float] = []
     failing = threading.Event()
@@ -790,7 +790,7 @@ def test_refresher_runs_periodically_and_leaves_no_thread() -> None:
 
 
 def test_refresher_is_off_offline_or_with_interval_zero(monkeypatch: pytest.MonkeyPatch) -> None:
-    from takopi_nb.server.refresher import CatalogRefresher, offline_reason
+    from takopi_nb.server._refresher import CatalogRefresher, offline_reason
 
     monkeypatch.setenv("TAKOPI_NB_OFFLINE", "0")
     assert offline_reason() is None
@@ -807,7 +807,7 @@ def test_the_server_side_stays_light(tmp_path: Path) -> None:
     code = """
 import sys
 import takopi_nb.server
-from takopi_nb.server import refresher, views
+from takopi_nb.server import _refresher as refresher, _views as views
 assert not [m for m in ("jupyter_server", "tornado") if m in sys.modules], "import not lazy"
 import takopi_nb as tk
 cfg = tk.get_config()
@@ -831,7 +831,7 @@ def test_one_unreadable_credential_does_not_break_the_list(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import takopi_nb as tk
-    from takopi_nb.server import views
+    from takopi_nb.server import _views as views
 
     cfg = tk.get_config()
     cfg.add_provider("openai", id="fine", models=["gpt-5.2"], api_key=SECRET_FILE)

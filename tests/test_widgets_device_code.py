@@ -9,8 +9,8 @@ import pytest
 
 import takopi_nb as tk
 from takopi_nb.widgets import DeviceCodeView, ProvidersPanel
-from takopi_nb.widgets.device_code import format_countdown
-from takopi_nb.widgets.provider_form import ProviderForm
+from takopi_nb.widgets._device_code import format_countdown
+from takopi_nb.widgets._provider_form import ProviderForm
 from tests.fakes.codex_server import FakeAccount, FakeChatGPT
 
 

@@ -15,7 +15,7 @@ from comm import DummyComm
 
 import takopi_nb as tk
 from takopi_nb.widgets import ProvidersPanel
-from takopi_nb.widgets.provider_form import ProviderForm
+from takopi_nb.widgets._provider_form import ProviderForm
 from tests.fakes.keyring_backend import MemoryKeyring
 
 KEY = "sk-test-PANEL-0123456789-abcdefXYZ"

@@ -11,11 +11,11 @@ Nothing here reads the disk or the network at import time; httpx is imported on 
 
 from __future__ import annotations
 
-from .catalog import Catalog, Provenance, get_catalog
-from .catalog import _reset as _reset
-from .display import format_price, format_tokens
-from .frame import MissingDependencyError
-from .model_info import ModelInfo, ProviderInfo
+from ._catalog import Catalog, Provenance, get_catalog
+from ._catalog import _reset as _reset
+from ._display import format_price, format_tokens
+from ._frame import MissingDependencyError
+from ._model_info import ModelInfo, ProviderInfo
 
 __all__ = [
     "Catalog",

@@ -1,9 +1,9 @@
 """Codex "Sign in with ChatGPT": device-code login, tokens, refresh, backend headers.
 
-Modules: :mod:`.device_flow` (the pure state machine), :mod:`.driver` (runs it on
-a thread as a :class:`DeviceCodeFlow`), :mod:`.tokens` (the token set and its
-secret-store JSON), :mod:`.refresh` (refresh serialised across processes),
-:mod:`.backend` (headers and the model list), :mod:`.jwt` (claims).
+Modules: :mod:`._device_flow` (the pure state machine), :mod:`._driver` (runs it on
+a thread as a :class:`DeviceCodeFlow`), :mod:`._tokens` (the token set and its
+secret-store JSON), :mod:`._refresh` (refresh serialised across processes),
+:mod:`._backend` (headers and the model list), :mod:`._jwt` (claims).
 
 The functions here take a *runtime* (``.secrets``, ``.codex_issuer``) and a
 provider *record* (``.id``, ``.effective_base_url``).
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .backend import CodexModel, backend_models, codex_headers, recover_unauthorized
-from .constants import CLIENT_ID, CLIENT_VERSION, ORIGINATOR
-from .tokens import CodexAccount, TokenSet, delete_tokens, load_tokens, store_tokens
+from ._backend import CodexModel, backend_models, codex_headers, recover_unauthorized
+from ._constants import CLIENT_ID, CLIENT_VERSION, ORIGINATOR
+from ._tokens import CodexAccount, TokenSet, delete_tokens, load_tokens, store_tokens
 
 if TYPE_CHECKING:
-    from .backend import RecordLike, RuntimeLike
-    from .driver import DeviceCodeFlow
+    from ._backend import RecordLike, RuntimeLike
+    from ._driver import DeviceCodeFlow
 
 __all__ = [
     "CLIENT_ID",
@@ -44,7 +44,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The driver pulls in traitlets; only sign-in needs it.
     if name == "DeviceCodeFlow":
-        from .driver import DeviceCodeFlow
+        from ._driver import DeviceCodeFlow
 
         return DeviceCodeFlow
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> object:
 
 def start_login(runtime: RuntimeLike, record: RecordLike) -> DeviceCodeFlow:
     """Start "Sign in with ChatGPT" for ``record`` and return the running flow at once."""
-    from .driver import DeviceCodeFlow
+    from ._driver import DeviceCodeFlow
 
     flow = DeviceCodeFlow(
         provider_id=record.id, issuer=runtime.codex_issuer, secrets=runtime.secrets
@@ -62,8 +62,8 @@ def start_login(runtime: RuntimeLike, record: RecordLike) -> DeviceCodeFlow:
 
 def logout(runtime: RuntimeLike, record: RecordLike) -> None:
     """Sign out: revoke the refresh token (best effort) and delete the stored tokens."""
-    from .backend import forget_models
-    from .refresh import forget, refresh_lock, revoke_refresh_token
+    from ._backend import forget_models
+    from ._refresh import forget, refresh_lock, revoke_refresh_token
 
     with refresh_lock(record.id):
         try:
@@ -91,10 +91,11 @@ def _reset() -> None:
     """Forget process-wide state (test isolation): caches, remembered failures, running flows."""
     import sys
 
-    from . import backend, refresh
+    from . import _backend as backend
+    from . import _refresh as refresh
 
     backend._reset()
     refresh._reset()
-    driver = sys.modules.get(f"{__name__}.driver")
+    driver = sys.modules.get(f"{__name__}._driver")
     if driver is not None:
         driver._reset()

@@ -32,12 +32,12 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 
 def _load_jupyter_server_extension(serverapp: ServerApp) -> None:
-    from .extension import load
+    from ._extension import load
 
     load(serverapp)
 
 
 async def _start_jupyter_server_extension(serverapp: ServerApp) -> None:
-    from .extension import start
+    from ._extension import start
 
     await start(serverapp)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from .device_code import DeviceCodeView
-    from .model_picker import ModelPicker
-    from .provider_form import ProviderForm, SecretInput
-    from .providers_panel import ProvidersPanel, close_all, open_panels, panel
+    from ._device_code import DeviceCodeView
+    from ._model_picker import ModelPicker
+    from ._provider_form import ProviderForm, SecretInput
+    from ._providers_panel import ProvidersPanel, close_all, open_panels, panel
 
 __all__ = [
     "DeviceCodeView",
@@ -30,14 +30,14 @@ __all__ = [
 ]
 
 _LAZY = {
-    "DeviceCodeView": "device_code",
-    "ModelPicker": "model_picker",
-    "ProviderForm": "provider_form",
-    "SecretInput": "provider_form",
-    "ProvidersPanel": "providers_panel",
-    "close_all": "providers_panel",
-    "open_panels": "providers_panel",
-    "panel": "providers_panel",
+    "DeviceCodeView": "_device_code",
+    "ModelPicker": "_model_picker",
+    "ProviderForm": "_provider_form",
+    "SecretInput": "_provider_form",
+    "ProvidersPanel": "_providers_panel",
+    "close_all": "_providers_panel",
+    "open_panels": "_providers_panel",
+    "panel": "_providers_panel",
 }
 
 
@@ -46,6 +46,6 @@ __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)
 
 def _reset() -> None:
     """Close every open panel (test isolation, ``%unload_ext``)."""
-    loaded = sys.modules.get(f"{__name__}.providers_panel")
+    loaded = sys.modules.get(f"{__name__}._providers_panel")
     if loaded is not None:
         loaded.close_all()

@@ -19,7 +19,7 @@ Rules kept everywhere:
 - Vercel's default base URL is the AI SDK route (``/v3/ai``); HTTP calls then
   use the gateway's OpenAI-compatible route ``https://ai-gateway.vercel.sh/v1``.
 - ``embed()`` on an anthropic provider: Anthropic has no embeddings API, so it
-  raises :class:`~takopi_nb.errors.EmbeddingsNotSupportedError`, unless the
+  raises :class:`~takopi_nb._errors.EmbeddingsNotSupportedError`, unless the
   provider has a Base URL override (a proxy), which is then sent an
   OpenAI-style ``POST {base}/embeddings``.
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .results import ChatResult, ChatStream, ConnectionResult, EmbeddingResult
+from ._results import ChatResult, ChatStream, ConnectionResult, EmbeddingResult
 
 if TYPE_CHECKING:
     import httpx
@@ -57,20 +57,20 @@ __all__ = [
 ]
 
 
-def _endpoint(model: Any) -> Any:
-    from .endpoint import endpoint_for_model
+def _endpoint_for(model: Any) -> Any:
+    from ._endpoint import endpoint_for_model
 
     return endpoint_for_model(model)
 
 
 def wire_protocol(model: Any) -> str:
     """``chat_completions`` | ``anthropic_messages`` | ``responses`` | ``codex`` | ``gemini``."""
-    return str(_endpoint(model).protocol())
+    return str(_endpoint_for(model).protocol())
 
 
 def api_base_url(model: Any) -> str:
     """Where HTTP calls go: the base URL, or for Vercel's default its OpenAI-compatible route."""
-    return str(_endpoint(model).api_base)
+    return str(_endpoint_for(model).api_base)
 
 
 def headers(model: Any) -> dict[str, str]:
@@ -81,7 +81,7 @@ def headers(model: Any) -> dict[str, str]:
     models); ``x-goog-api-key`` for opencode's Gemini models; the ChatGPT token
     and account headers for codex (refreshed when near expiry).
     """
-    return dict(_endpoint(model).credentials().headers())
+    return dict(_endpoint_for(model).credentials().headers())
 
 
 def make_auth(model: Any) -> httpx.Auth:
@@ -90,55 +90,55 @@ def make_auth(model: Any) -> httpx.Auth:
     For codex it refreshes the token near expiry and, after a 401, recovers and
     retries once.
     """
-    from .http import ProviderAuth
+    from ._http import ProviderAuth
 
-    endpoint = _endpoint(model)
+    endpoint = _endpoint_for(model)
     return ProviderAuth(endpoint.credentials(), endpoint.origin)
 
 
 def make_client(model: Any, **httpx_kwargs: Any) -> httpx.Client:
     """An ``httpx.Client`` with ``base_url`` = the API base, the auth, redirects followed
     (credentials never leave the origin) and long timeouts; kwargs go to ``httpx.Client``."""
-    from .http import build_client
+    from ._http import build_client
 
-    endpoint = _endpoint(model)
+    endpoint = _endpoint_for(model)
     return build_client(endpoint, endpoint.credentials(), **httpx_kwargs)
 
 
 def make_async_client(model: Any, **httpx_kwargs: Any) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` twin of :func:`make_client`."""
-    from .http import build_async_client
+    from ._http import build_async_client
 
-    endpoint = _endpoint(model)
+    endpoint = _endpoint_for(model)
     return build_async_client(endpoint, endpoint.credentials(), **httpx_kwargs)
 
 
 def openai_kwargs(model: Any) -> dict[str, Any]:
     """``base_url``, ``api_key``, ``default_headers`` for ``openai.OpenAI(**kwargs)``."""
-    from .sdk import openai_kwargs as build
+    from ._sdk import openai_kwargs as build
 
-    return build(_endpoint(model))
+    return build(_endpoint_for(model))
 
 
 def anthropic_kwargs(model: Any) -> dict[str, Any]:
     """``base_url``, ``api_key``, ``default_headers`` for ``anthropic.Anthropic(**kwargs)``."""
-    from .sdk import anthropic_kwargs as build
+    from ._sdk import anthropic_kwargs as build
 
-    return build(_endpoint(model))
+    return build(_endpoint_for(model))
 
 
 def openai_client(model: Any, **kwargs: Any) -> Any:
     """An ``openai.OpenAI`` client (the package must be installed)."""
-    from .sdk import openai_client as build
+    from ._sdk import openai_client as build
 
-    return build(_endpoint(model), **kwargs)
+    return build(_endpoint_for(model), **kwargs)
 
 
 def anthropic_client(model: Any, **kwargs: Any) -> Any:
     """An ``anthropic.Anthropic`` client (the package must be installed)."""
-    from .sdk import anthropic_client as build
+    from ._sdk import anthropic_client as build
 
-    return build(_endpoint(model), **kwargs)
+    return build(_endpoint_for(model), **kwargs)
 
 
 def chat(
@@ -157,9 +157,11 @@ def chat(
     ``params`` go into the request body (``temperature``, ``max_tokens``, ...),
     except ``timeout`` (seconds) and ``max_retries``, which control the call.
     """
-    from .calls import chat as run
+    from ._calls import chat as run
 
-    return run(_endpoint(model), prompt_or_messages, system=system, stream=stream, params=params)
+    return run(
+        _endpoint_for(model), prompt_or_messages, system=system, stream=stream, params=params
+    )
 
 
 def embed(model: Any, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
@@ -168,14 +170,14 @@ def embed(model: Any, texts: str | Iterable[str], **params: Any) -> EmbeddingRes
     Large inputs are sent in batches (``batch_size=``); other ``params`` go
     into the request body (e.g. ``dimensions``).
     """
-    from .calls import embed as run
+    from ._calls import embed as run
 
-    return run(_endpoint(model), texts, params)
+    return run(_endpoint_for(model), texts, params)
 
 
 def test_connection(runtime: Any, record: Any, **options: Any) -> ConnectionResult:
     """Check a provider: list its models, or send a tiny request where listing is unsupported."""
-    from .connection import test_connection as run
+    from ._connection import test_connection as run
 
     return run(runtime, record, **options)
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from takopi_nb.secrets import SecretStore
+from takopi_nb._secrets import SecretStore
 from tests.fakes.codex_server import FakeChatGPT
 
 PID = "chatgpt"

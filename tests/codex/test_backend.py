@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from takopi_nb import codex
-from takopi_nb.codex import backend
-from takopi_nb.errors import MissingCredentialsError
+from takopi_nb._errors import MissingCredentialsError
+from takopi_nb.codex import _backend as backend
 from tests.fakes.codex_server import FakeChatGPT, make_jwt
 
 PID = "chatgpt"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from takopi_nb.codex.constants import CLIENT_ID
-from takopi_nb.codex.device_flow import (
+from takopi_nb.codex._constants import CLIENT_ID
+from takopi_nb.codex._device_flow import (
     HttpReply,
     HttpRequest,
     Outcome,

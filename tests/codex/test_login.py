@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from takopi_nb import codex
-from takopi_nb.codex.device_flow import HttpReply, HttpRequest, Outcome, Progress, device_flow
-from takopi_nb.codex.driver import DeviceCodeFlow
-from takopi_nb.errors import MissingCredentialsError
-from takopi_nb.secrets import KEYRING_SERVICE
+from takopi_nb._errors import MissingCredentialsError
+from takopi_nb._secrets import KEYRING_SERVICE
+from takopi_nb.codex._device_flow import HttpReply, HttpRequest, Outcome, Progress, device_flow
+from takopi_nb.codex._driver import DeviceCodeFlow
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
 
@@ -240,7 +240,7 @@ def test_driver_survives_an_unexpected_exception(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("takopi_nb.codex.driver.device_flow", broken)
+    monkeypatch.setattr("takopi_nb.codex._driver.device_flow", broken)
     flow = login(runtime, record, flows)
     assert flow.wait(timeout=10) == "error"
     assert "unexpectedly (RuntimeError)" in (flow.error or "")

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from takopi_nb import codex
-from takopi_nb.codex import refresh
-from takopi_nb.errors import AuthError, MissingCredentialsError
-from takopi_nb.secrets import SecretStore
+from takopi_nb._errors import AuthError, MissingCredentialsError
+from takopi_nb._secrets import SecretStore
+from takopi_nb.codex import _refresh as refresh
 from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, FakeTokens
 
 PID = "chatgpt"
@@ -320,7 +320,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
 
     from takopi_nb.codex import codex_headers
-    from takopi_nb.secrets import SecretStore
+    from takopi_nb._secrets import SecretStore
 
     store_path, issuer, base, work, index = sys.argv[1:6]
     runtime = types.SimpleNamespace(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from takopi_nb.codex import CodexAccount, TokenSet
-from takopi_nb.codex.jwt import account_id_of, decode_claims, email_of, expiry_of
+from takopi_nb.codex._jwt import account_id_of, decode_claims, email_of, expiry_of
 from tests.fakes.codex_server import make_jwt
 
 AUTH = "https://api.openai.com/auth"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from takopi_nb.wire import http as wire_http
+from takopi_nb.wire import _http as wire_http
 
 
 @pytest.fixture(autouse=True)

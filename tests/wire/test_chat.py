@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 import takopi_nb as tk
-from takopi_nb.errors import (
+from takopi_nb._errors import (
     EmbeddingsNotSupportedError,
     MissingCredentialsError,
     ProviderRequestError,
     TakopiError,
 )
 from takopi_nb.wire import ChatResult, ChatStream, EmbeddingResult
-from takopi_nb.wire import endpoint as wire_endpoint
+from takopi_nb.wire import _endpoint as wire_endpoint
 from tests.fakes.providers import FakeProvider
 
 OPENAI_COMPATIBLE = ("openai", "openrouter", "deepseek", "opencode", "zai", "vercel")

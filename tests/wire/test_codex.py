@@ -11,7 +11,7 @@ import openai
 import pytest
 
 import takopi_nb as tk
-from takopi_nb.errors import (
+from takopi_nb._errors import (
     AuthError,
     EmbeddingsNotSupportedError,
     MissingCredentialsError,

@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from takopi_nb.errors import (
+from takopi_nb._errors import (
     ProviderRequestError,
     ProviderTimeoutError,
     RateLimitError,
 )
-from takopi_nb.wire.endpoint import (
+from takopi_nb.wire._endpoint import (
     VERCEL_DEFAULT_BASE,
     VERCEL_OPENAI_BASE,
     Origin,
@@ -20,7 +20,7 @@ from takopi_nb.wire.endpoint import (
     model_sdk,
     select_protocol,
 )
-from takopi_nb.wire.errors import (
+from takopi_nb.wire._errors import (
     CallContext,
     error_for_response,
     error_for_stream,
@@ -28,10 +28,10 @@ from takopi_nb.wire.errors import (
     parse_retry_after,
     provider_detail,
 )
-from takopi_nb.wire.http import RetryPolicy
-from takopi_nb.wire.messages import normalise_messages, to_anthropic, to_responses_input
-from takopi_nb.wire.results import ChatResult, normalise_usage
-from takopi_nb.wire.scrub import scrub
+from takopi_nb.wire._http import RetryPolicy
+from takopi_nb.wire._messages import normalise_messages, to_anthropic, to_responses_input
+from takopi_nb.wire._results import ChatResult, normalise_usage
+from takopi_nb.wire._scrub import scrub
 
 KEY = "sk-proj-SECRETSECRETSECRET1234"
 CTX = CallContext(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import takopi_nb as tk
-from takopi_nb.errors import ProviderRequestError, ProviderTimeoutError, RateLimitError
-from takopi_nb.wire import http as wire_http
+from takopi_nb._errors import ProviderRequestError, ProviderTimeoutError, RateLimitError
+from takopi_nb.wire import _http as wire_http
 from tests.fakes.providers import FakeProvider
 
 REPLY = "Hello from the fake."

@@ -11,7 +11,7 @@ import openai
 import pytest
 
 import takopi_nb as tk
-from takopi_nb.errors import ProviderRequestError
+from takopi_nb._errors import ProviderRequestError
 from tests.fakes.http import Response
 from tests.fakes.providers import FakeProvider, OtherHost
 

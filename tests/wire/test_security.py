@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 import takopi_nb as tk
-from takopi_nb.errors import ProviderRequestError, TakopiError
-from takopi_nb.wire import http as wire_http
+from takopi_nb._errors import ProviderRequestError, TakopiError
+from takopi_nb.wire import _http as wire_http
 from tests.fakes.http import Response
 from tests.fakes.providers import FakeProvider, OtherHost
 from tests.leaks import places_with_secret

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from takopi_nb.wire.sse import SSEEvent, iter_lines, iter_sse
+from takopi_nb.wire._sse import SSEEvent, iter_lines, iter_sse
 
 
 def events(raw: bytes, sizes: list[int] | None = None) -> list[SSEEvent]:

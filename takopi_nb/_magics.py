@@ -1,0 +1,599 @@
+# IPython's magic_arguments decorators are untyped:
+# mypy: disable-error-code="no-untyped-call,untyped-decorator"
+"""``%takopi`` and ``%%takopi``: the IPython magics.
+
+``%load_ext takopi_nb`` registers them. Loading must stay in the low
+milliseconds, so this module imports only IPython's magic machinery; the
+config, the catalog, httpx and ipywidgets are imported by the subcommands that
+need them.
+
+Every bad input gives a one-line :class:`~IPython.core.error.UsageError`
+(argument errors and every :class:`~takopi_nb.TakopiError`), never a traceback.
+Tables render as HTML in a notebook and as aligned text in a terminal.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+__all__ = ["TakopiMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+COMMANDS = (
+    "providers",
+    "list",
+    "models",
+    "select",
+    "resolve",
+    "login",
+    "logout",
+    "catalog",
+    "help",
+)
+DEFAULT_LIMIT = 25
+STREAM_UPDATE_SECONDS = 0.05
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _usage_error(exc: BaseException) -> UsageError:
+    from ._errors import TakopiError
+
+    if isinstance(exc, TakopiError):
+        return UsageError(_one_line(str(exc)) or type(exc).__name__)
+    return UsageError(_one_line(f"{type(exc).__name__}: {exc}"))
+
+
+# -- subcommand argument parsers (built once, at import, by magic_arguments) ------------------
+
+
+CELL = "%%takopi"
+
+
+@functools.cache
+def parsers() -> dict[str, Callable[..., None]]:
+    """The argument parsers of the subcommands (and of ``%%takopi``), by name.
+
+    Built by magic_arguments on first use, not at import: building ten argparse
+    parsers would take most of ``%load_ext``'s time budget.
+    """
+    from IPython.core.magic_arguments import argument, magic_arguments
+
+    @magic_arguments("takopi providers")
+    def _providers_args() -> None:
+        """Show the providers panel (add providers, keys, sign-in, models, defaults)."""
+
+    @magic_arguments("takopi list")
+    def _list_args() -> None:
+        """List the providers with their status and where their credential comes from."""
+
+    @magic_arguments("takopi models")
+    @argument("provider", help="a provider id")
+    @argument(
+        "query", nargs="*", default=[], help="words to look for in the model id, name or family"
+    )
+    @argument("--embedding", action="store_true", help="embedding models instead of chat models")
+    @argument("--tools", action="store_true", help="only models with tool calling")
+    @argument("--reasoning", action="store_true", help="only reasoning models")
+    @argument("--image", action="store_true", help="only models taking image input")
+    @argument("--deprecated", action="store_true", help="include deprecated models")
+    @argument("--limit", type=int, default=DEFAULT_LIMIT, help="show at most N rows")
+    @argument("--all", action="store_true", help="show every match")
+    def _models_args() -> None:
+        """Search the catalog models of a provider's type (✓ marks the selected ones)."""
+
+    @magic_arguments("takopi select")
+    @argument("provider", help="a provider id")
+    @argument("models", nargs="+", help="model ids (any id; ids not in the catalog are kept)")
+    @argument("--replace", action="store_true", help="make these the only selected models")
+    @argument("--remove", action="store_true", help="unselect these models instead")
+    def _select_args() -> None:
+        """Select models of a provider (a provider is usable with at least one)."""
+
+    @magic_arguments("takopi resolve")
+    @argument("ref", help="providerId/modelId")
+    @argument("--embedding", action="store_true", help="resolve for embeddings")
+    def _resolve_args() -> None:
+        """Check a ref and show what it resolves to (no secret is shown)."""
+
+    @magic_arguments("takopi login")
+    @argument("provider", help="a codex provider id")
+    @argument(
+        "--no-wait",
+        action="store_true",
+        help="in a terminal: print the code and return; the sign-in goes on in the background",
+    )
+    def _login_args() -> None:
+        """Sign in with ChatGPT (device code) for a codex provider."""
+
+    @magic_arguments("takopi logout")
+    @argument("provider", help="a codex provider id")
+    def _logout_args() -> None:
+        """Disconnect a codex provider (its tokens are deleted)."""
+
+    @magic_arguments("takopi catalog")
+    @argument("--refresh", action="store_true", help="fetch the catalog from models.dev now")
+    def _catalog_args() -> None:
+        """Show where the models.dev catalog comes from, its age, and model counts per type."""
+
+    @magic_arguments("takopi help")
+    def _help_args() -> None:
+        """Show this help."""
+
+    @magic_arguments("%takopi")
+    @argument("ref", nargs="?", default="", help="providerId/modelId (default: the default model)")
+    @argument("--system", default=None, help="a system prompt")
+    def _cell_args() -> None:
+        """Send the cell as a prompt and stream the reply as Markdown. {var} in the cell is expanded."""
+
+    return {
+        "providers": _providers_args,
+        "list": _list_args,
+        "models": _models_args,
+        "select": _select_args,
+        "resolve": _resolve_args,
+        "login": _login_args,
+        "logout": _logout_args,
+        "catalog": _catalog_args,
+        "help": _help_args,
+        CELL: _cell_args,
+    }
+
+
+def usage(parser_of: Callable[..., None]) -> str:
+    """The usage line of a subcommand parser ("%takopi models [--embedding] ... provider ...")."""
+    text = parser_of.parser.format_usage()  # type: ignore[attr-defined]
+    return " ".join(text.replace("::", " ").split())
+
+
+def help_text() -> str:
+    lines = [
+        "%takopi SUBCOMMAND ...   configure LLM providers and use their models",
+        "",
+    ]
+    for parser_of in [*(parsers()[name] for name in COMMANDS), parsers()[CELL]]:
+        lines.append(f"  {usage(parser_of)}")
+        lines.append(f"      {parser_of.parser.description.strip()}")  # type: ignore[attr-defined]
+    lines.append("")
+    lines.append("{var} and $var in the line (and {var} in a %%takopi cell) are expanded.")
+    return "\n".join(lines)
+
+
+def _parse(parser_of: Callable[..., None], argstring: str) -> Any:
+    """Parse with magic_arguments; an error names the subcommand and its usage, on one line."""
+    from IPython.core.magic_arguments import parse_argstring
+
+    try:
+        return parse_argstring(parser_of, argstring)
+    except UsageError as exc:
+        raise UsageError(f"{_one_line(str(exc))}. Usage: {usage(parser_of)}") from None
+    except ValueError as exc:  # unbalanced quotes in the line
+        raise UsageError(f"{_one_line(str(exc))}. Usage: {usage(parser_of)}") from None
+
+
+@magics_class
+class TakopiMagics(Magics):
+    """The ``%takopi`` line magic and ``%%takopi`` cell magic."""
+
+    rich_display: bool | None = None
+    """Use widgets and update_display (a notebook); None = detect from the shell."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.flows: list[Any] = []
+
+    # -- environment ------------------------------------------------------------------------
+
+    def _rich(self) -> bool:
+        if self.rich_display is not None:
+            return self.rich_display
+        return getattr(self.shell, "kernel", None) is not None
+
+    def _config(self) -> Any:
+        from ._config import get_config
+
+        return get_config()
+
+    def _display(self, obj: Any, **kwargs: Any) -> Any:
+        from IPython.display import display
+
+        return display(obj, **kwargs)
+
+    # -- entry point ------------------------------------------------------------------------
+
+    @line_cell_magic
+    def takopi(self, line: str, cell: str | None = None) -> Any:
+        """Configure LLM providers and use their models. Run ``%takopi help`` for the commands."""
+        if cell is not None:
+            return self._run_cell(line, cell)
+        command, _, rest = line.strip().partition(" ")
+        command = command or "help"
+        if command in ("-h", "--help"):
+            command = "help"
+        if command not in COMMANDS:
+            raise UsageError(
+                f"Unknown subcommand {command!r}: use one of {', '.join(COMMANDS)} "
+                "(%takopi help explains them)."
+            )
+        args = _parse(parsers()[command], rest)
+        handler: Callable[[Any], Any] = getattr(self, f"_cmd_{command}")
+        try:
+            return handler(args)
+        except UsageError:
+            raise
+        except Exception as exc:
+            from traitlets import TraitError
+
+            from ._errors import TakopiError
+
+            if isinstance(exc, (TakopiError, TraitError)):
+                raise _usage_error(exc) from None
+            raise
+
+    # -- subcommands ------------------------------------------------------------------------
+
+    def _cmd_help(self, args: Any) -> Any:
+        from ._tables import Lines
+
+        return Lines(help_text().splitlines())
+
+    def _cmd_providers(self, args: Any) -> Any:
+        if not self._rich():
+            table = self._cmd_list(args)
+            table.notes.append("The panel needs a notebook; in a terminal use the subcommands.")
+            return table
+        from .widgets import ProvidersPanel
+
+        return ProvidersPanel(self._config())
+
+    def _cmd_list(self, args: Any) -> Any:
+        from ._tables import Table
+
+        config = self._config()
+        rows = []
+        for p in config.providers:
+            rows.append(
+                [
+                    p.id,
+                    p.type,
+                    p.status + (" (managed)" if p.managed else ""),
+                    p.credential_source or "—",
+                    len(p.models),
+                    p.base_url or "(default)",
+                ]
+            )
+        notes = [
+            f"Default model: {config.default_model or '(none)'}",
+            f"Embedding model: {config.embedding_model or '(none)'}",
+            *config.notices,
+        ]
+        if not rows:
+            notes.insert(
+                0, "No providers yet: %takopi providers, or tk.get_config().add_provider('openai')."
+            )
+        return Table(
+            ["id", "type", "status", "credential", "models", "base URL"],
+            rows,
+            title=f"Providers in {config.runtime.store.path}",
+            notes=notes,
+            numeric=["models"],
+        )
+
+    def _cmd_models(self, args: Any) -> Any:
+        from ._tables import Table
+        from .catalog import get_catalog
+        from .catalog._display import format_tokens
+        from .widgets._model_index import index_for, price_pair
+
+        provider = self._config().get(args.provider)
+        purpose = "embedding" if args.embedding else "chat"
+        if purpose == "embedding" and not provider.type_info.embeddings:
+            raise UsageError(
+                f"Provider {provider.id!r} is of type {provider.type!r}, which has no embeddings."
+            )
+        catalog = get_catalog()
+        index = index_for(catalog, provider.type, purpose)
+        query = " ".join(args.query)
+        matches = index.search(
+            query,
+            tool_call=args.tools,
+            reasoning=args.reasoning,
+            image_input=args.image,
+            hide_deprecated=not args.deprecated,
+        )
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1.")
+        shown = matches if args.all else matches[: args.limit]
+        selected = set(provider.models)
+        words = query.lower().split()
+        rows: list[list[Any]] = []
+        for model_id in provider.models:
+            if catalog.get_for_type(provider.type, model_id) is None and all(
+                w in model_id.lower() for w in words
+            ):
+                rows.append(["✓", model_id, "(not in catalog)", "", "", ""])
+        for info in shown:
+            flags = [
+                f
+                for f, on in (
+                    ("tools", info.tool_call),
+                    ("reasoning", info.reasoning),
+                    ("image", "image" in info.input_modalities),
+                )
+                if on
+            ]
+            if info.status:
+                flags.append(info.status)
+            rows.append(
+                [
+                    "✓" if info.id in selected else "",
+                    info.id,
+                    info.name,
+                    format_tokens(info.context_window),
+                    price_pair(info),
+                    " ".join(flags),
+                ]
+            )
+        notes = []
+        if len(shown) < len(matches):
+            notes.append(
+                f"{len(matches) - len(shown)} more — refine the query, or use --limit N / --all."
+            )
+        if not matches and not rows:
+            notes.append(
+                "No catalog model matches. Any id can still be selected: "
+                f"%takopi select {provider.id} MODEL."
+            )
+        notes.append(f"Select with: %takopi select {provider.id} MODEL...")
+        what = "embedding models" if args.embedding else "models"
+        return Table(
+            ["sel", "id", "name", "context", "$ in / out per 1M", "features"],
+            rows,
+            title=(
+                f"{provider.id} ({provider.type_info.label}): {len(matches)} of {len(index)} "
+                f"{what} match · catalog: {catalog.describe()}"
+            ),
+            notes=notes,
+        )
+
+    def _cmd_select(self, args: Any) -> None:
+        provider = self._config().get(args.provider)
+        current = list(provider.models)
+        if args.remove and args.replace:
+            raise UsageError("Use --remove or --replace, not both.")
+        if args.remove:
+            missing = [m for m in args.models if m not in current]
+            provider.models = [m for m in current if m not in set(args.models)]
+            done = f"Unselected {', '.join(m for m in args.models if m not in missing)}"
+            if missing:
+                done += f" (not selected: {', '.join(missing)})"
+        else:
+            new = (
+                list(args.models)
+                if args.replace
+                else current + [m for m in args.models if m not in current]
+            )
+            provider.models = new
+            done = f"Selected for {provider.id}: {', '.join(provider.models)}"
+            unknown = self._not_in_catalog(provider, args.models)
+            if unknown:
+                done += f" (not in the catalog, kept as given: {', '.join(unknown)})"
+        print(done.strip() + ".")
+
+    @staticmethod
+    def _not_in_catalog(provider: Any, model_ids: list[str]) -> list[str]:
+        try:
+            from .catalog import get_catalog
+
+            catalog = get_catalog()
+        except Exception:
+            return []
+        return [m for m in model_ids if catalog.get_for_type(provider.type, m) is None]
+
+    def _cmd_resolve(self, args: Any) -> Any:
+        from ._tables import Table
+        from .catalog._display import format_tokens
+        from .widgets._model_index import price_pair
+
+        model = self._config().resolve(args.ref, purpose="embedding" if args.embedding else "chat")
+        try:
+            info = model.info
+        except Exception:
+            info = None
+        rows = [
+            ["ref", model.ref],
+            ["provider", f"{model.provider_id} ({model.provider_type})"],
+            ["model", model.model_id],
+            ["purpose", model.purpose],
+            ["base URL", model.base_url],
+            ["credential", model.credential_source or "none yet (needed at call time)"],
+        ]
+        if info is None:
+            rows.append(["catalog", "not in catalog"])
+        else:
+            rows.append(["catalog", info.name or info.id])
+            rows.append(["context", format_tokens(info.context_window)])
+            rows.append(["price (USD per 1M in / out)", price_pair(info)])
+        return Table(["field", "value"], rows, title=f"{model.ref} resolves to")
+
+    def _cmd_login(self, args: Any) -> Any:
+        provider = self._config().get(args.provider)
+        flow = provider.login()
+        self.flows.append(flow)
+        if self._rich():
+            from .widgets import DeviceCodeView
+
+            self._display(DeviceCodeView(flow))
+            return None
+        return self._login_in_terminal(flow, wait=not args.no_wait)
+
+    def _login_in_terminal(self, flow: Any, *, wait: bool) -> None:
+        while flow.state == "requesting":
+            time.sleep(0.05)
+        if flow.state == "waiting":
+            print(f"Open {flow.verification_url} and enter the code:  {flow.user_code}")
+            print("(The code expires in 15 minutes or less; Ctrl-C cancels.)")
+            sys.stdout.flush()
+        if not wait:
+            return None
+        try:
+            state = flow.wait()
+        except KeyboardInterrupt:
+            flow.cancel()
+            state = flow.wait(5)
+        print(flow.describe())
+        if state != "signed_in" and state != "cancelled":
+            raise UsageError(_one_line(flow.error or f"Sign-in {state}."))
+        return None
+
+    def _cmd_logout(self, args: Any) -> None:
+        provider = self._config().get(args.provider)
+        provider.logout()
+        print(f"Disconnected {provider.id}: its ChatGPT tokens were deleted.")
+
+    def _cmd_catalog(self, args: Any) -> Any:
+        from ._provider_types import PROVIDER_TYPES
+        from ._tables import Table
+        from .catalog import get_catalog
+
+        catalog = get_catalog()
+        notes = []
+        if args.refresh:
+            ok = catalog.refresh()
+            if not ok:
+                notes.append(f"Refresh failed: {catalog.last_error or 'no new data'}.")
+            else:
+                notes.append("Refreshed.")
+        rows = []
+        for name, info in PROVIDER_TYPES.items():
+            chat = len(catalog.models_for_type(name, purpose="chat"))
+            embed = (
+                len(catalog.models_for_type(name, purpose="embedding")) if info.embeddings else 0
+            )
+            rows.append([name, info.catalog_provider, chat, embed])
+        if catalog.skipped:
+            notes.append(f"{catalog.skipped} malformed catalog entries were skipped.")
+        return Table(
+            ["type", "catalog provider", "chat models", "embedding models"],
+            rows,
+            title=f"models.dev catalog: {catalog.describe()} ({len(catalog):,} models in all)",
+            notes=notes,
+            numeric=["chat models", "embedding models"],
+        )
+
+    # -- %%takopi ---------------------------------------------------------------------------
+
+    def _expand(self, cell: str) -> str:
+        """``{expr}`` in the cell, evaluated in the user namespace, like IPython does for lines."""
+        from IPython.utils.text import FullEvalFormatter
+
+        try:
+            namespace = self.shell.user_ns if self.shell is not None else {}
+            return FullEvalFormatter().format(cell, **namespace)
+        except Exception:
+            return cell  # like IPython: a cell that cannot be expanded is sent as written
+
+    def _run_cell(self, line: str, cell: str) -> None:
+        args = _parse(parsers()[CELL], line)
+        prompt = self._expand(cell).strip()
+        if not prompt:
+            raise UsageError("The cell is empty: write a prompt under %%takopi.")
+        try:
+            config = self._config()
+            ref = args.ref or config.default_model
+            if not ref:
+                raise UsageError(
+                    "No model given and no default model set: write %%takopi providerId/modelId, "
+                    "or set one in %takopi providers (Default model) or "
+                    "tk.get_config().default_model = '...'."
+                )
+            model = config.resolve(ref)
+            chunks = model.chat(prompt, system=args.system, stream=True)
+            self._stream(chunks)
+        except UsageError:
+            raise
+        except Exception as exc:
+            from ._errors import TakopiError
+
+            if isinstance(exc, TakopiError):
+                raise _usage_error(exc) from None
+            raise
+
+    def _stream(self, chunks: Iterator[str]) -> str:
+        text = ""
+        if not self._rich():
+            for chunk in chunks:
+                text += chunk
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+            return text
+        from IPython.display import Markdown
+
+        handle = self._display(Markdown("…"), display_id=True)
+        last = 0.0
+        for chunk in chunks:
+            text += chunk
+            now = time.monotonic()
+            if now - last >= STREAM_UPDATE_SECONDS:
+                handle.update(Markdown(text + " ▌"))
+                last = now
+        handle.update(Markdown(text if text else "*(empty reply)*"))
+        return text
+
+    # -- unloading ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for flow in self.flows:
+            try:
+                if not flow.done:
+                    flow.cancel()
+            except Exception:
+                pass
+        self.flows.clear()
+
+
+_loaded: weakref.WeakKeyDictionary[Any, TakopiMagics] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%takopi`` / ``%%takopi`` on ``ipython`` (idempotent)."""
+    with _lock:
+        if ipython in _loaded:
+            return
+        magics = TakopiMagics(ipython)
+        ipython.register_magics(magics)
+        _loaded[ipython] = magics
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics, cancel sign-ins they started, close and unlink every panel."""
+    with _lock:
+        magics = _loaded.pop(ipython, None)
+    if magics is not None:
+        magics.close()
+        manager = ipython.magics_manager
+        for kind in ("line", "cell"):
+            table = manager.magics.get(kind, {})
+            if getattr(table.get("takopi"), "__self__", None) is magics:
+                del table["takopi"]
+        manager.registry.pop(type(magics).__name__, None)
+    widgets = sys.modules.get("takopi_nb.widgets")
+    if widgets is not None:
+        widgets._reset()
+
+
+def _reset() -> None:
+    for magics in list(_loaded.values()):
+        magics.close()

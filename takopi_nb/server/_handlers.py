@@ -1,0 +1,257 @@
+"""Tornado handlers of the REST API under ``<base_url>/takopi/api/``.
+
+Every route needs the Jupyter server's own authentication (token or login
+cookie; XSRF on POST for cookie logins) and passes its authorizer with the
+resource ``"takopi"``. Replies are JSON; errors are ``{"error": "...", "type": "..."}``
+with a fitting status code. The work (file reads, keyring look-ups, catalog
+fetches) runs in a daemon thread, so the server's event loop never waits on it
+and a slow fetch never holds up the server's exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from .._errors import (
+    CatalogError,
+    ConfigError,
+    EmbeddingsNotSupportedError,
+    MissingCredentialsError,
+    ModelNotFoundError,
+    ProviderNotUsableError,
+    RefError,
+    TakopiError,
+)
+from . import _views as views
+from ._threads import in_daemon_thread
+
+if TYPE_CHECKING:
+    from ._extension import TakopiServerState
+
+__all__ = ["API_PATH", "AUTH_RESOURCE", "route_table"]
+
+log = logging.getLogger("takopi_nb.server")
+
+AUTH_RESOURCE = "takopi"
+API_PATH = "takopi/api"
+T = TypeVar("T")
+
+# Most specific first: subclasses before their bases.
+_STATUS_OF: tuple[tuple[type[TakopiError], int], ...] = (
+    (RefError, 400),
+    (EmbeddingsNotSupportedError, 400),
+    (ModelNotFoundError, 404),
+    (ProviderNotUsableError, 409),
+    (MissingCredentialsError, 409),
+    (CatalogError, 503),
+    (ConfigError, 500),  # on a read: a config or keyring problem on the server's side
+)
+
+
+def status_of(exc: TakopiError) -> int:
+    for kind, code in _STATUS_OF:
+        if isinstance(exc, kind):
+            return code
+    return 500
+
+
+class TakopiAPIHandler(APIHandler):
+    """Base: JSON replies, TakopiError → JSON error, blocking work in a thread."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def takopi(self) -> TakopiServerState:
+        state: TakopiServerState = self.settings["takopi_nb"]
+        return state
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(data, ensure_ascii=False, default=str))
+
+    def reply_error(self, status: int, message: str, kind: str) -> None:
+        self.reply({"error": message, "type": kind}, status)
+
+    async def run(self, work: Callable[[], T]) -> T | None:
+        """Run ``work`` in a thread; on a TakopiError reply with it and return None."""
+        try:
+            return await in_daemon_thread(work)
+        except views.BadRequest as exc:
+            self.reply_error(400, str(exc), "BadRequest")
+        except TakopiError as exc:
+            # TakopiError messages never hold a secret (the package contract).
+            self.reply_error(status_of(exc), str(exc), type(exc).__name__)
+        except Exception as exc:
+            # Anything else may carry details that do not belong in a reply: log it only.
+            log.exception("takopi_nb: %s %s failed", self.request.method, self.request.path)
+            self.reply_error(
+                500,
+                f"Internal error ({type(exc).__name__}); see the Jupyter server log.",
+                type(exc).__name__,
+            )
+        return None
+
+
+class StatusHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        state = self.takopi
+
+        def work() -> dict[str, Any]:
+            return views.status_view(state.config, state.status_extra())
+
+        data = await self.run(work)
+        if data is not None:
+            self.reply(data)
+
+
+class ProvidersHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        cfg = self.takopi.config
+        data = await self.run(lambda: views.providers_view(cfg))
+        if data is not None:
+            self.reply(data)
+
+
+class ProviderHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, provider_id: str) -> None:
+        cfg = self.takopi.config
+
+        def work() -> dict[str, Any]:
+            return views.provider_view(cfg, cfg.get(provider_id))
+
+        data = await self.run(work)
+        if data is not None:
+            self.reply(data)
+
+
+class ResolveHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        cfg = self.takopi.config
+        ref = self.get_argument("ref", "")
+        purpose = self.get_argument("purpose", "chat")
+        data = await self.run(lambda: views.resolve_view(cfg, ref, purpose))
+        if data is not None:
+            self.reply(data)
+
+
+class CatalogHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        state = self.takopi
+        data = await self.run(lambda: views.catalog_view(state.catalog(), state.refresher))
+        if data is not None:
+            self.reply(data)
+
+
+class CatalogModelsHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        state = self.takopi
+        provider = self.get_argument("provider", "") or None
+        provider_type = self.get_argument("type", "") or None
+        purpose = self.get_argument("purpose", "") or None
+        query = self.get_argument("q", "") or None
+
+        def work() -> dict[str, Any]:
+            return views.catalog_models_view(
+                state.catalog(),
+                provider=provider,
+                provider_type=provider_type,
+                purpose=purpose,
+                query=query,
+            )
+
+        data = await self.run(work)
+        if data is not None:
+            self.reply(data)
+
+
+class CatalogRefreshHandler(TakopiAPIHandler):
+    """POST: fetch models.dev now. ``{"background": true}`` answers 202 without waiting."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        state = self.takopi
+        background = self._background_flag()
+        if background is None:
+            return
+        offline = state.offline_reason()
+        if offline:
+            self.reply_error(
+                409,
+                f"The catalog is not fetched while offline ({offline}); the cached or bundled "
+                "copy is used. Unset TAKOPI_NB_OFFLINE to refresh.",
+                "Offline",
+            )
+            return
+        if background:
+            catalog = await self.run(state.catalog)
+            if catalog is None:
+                return
+            catalog.refresh(background=True)
+            self.reply({"started": True, **views.catalog_view(catalog, state.refresher)}, 202)
+            return
+
+        def work() -> tuple[str | None, dict[str, Any]]:
+            catalog = state.catalog()
+            problem = views.refresh_catalog(catalog)
+            return problem, views.catalog_view(catalog, state.refresher)
+
+        result = await self.run(work)
+        if result is None:
+            return
+        problem, data = result
+        if problem:
+            failed = {"error": f"The catalog could not be refreshed: {problem}"}
+            self.reply({**data, **failed, "type": "CatalogRefreshFailed"}, 502)
+        else:
+            self.reply(data)
+
+    def _background_flag(self) -> bool | None:
+        """``background`` from the JSON body or the query; None after replying 400."""
+        raw = self.get_argument("background", "")
+        if self.request.body:
+            try:
+                body = json.loads(self.request.body)
+            except ValueError:
+                self.reply_error(400, "The request body is not valid JSON.", "BadRequest")
+                return None
+            if not isinstance(body, dict):
+                self.reply_error(400, "The request body must be a JSON object.", "BadRequest")
+                return None
+            raw = body.get("background", raw)
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in ("1", "true", "yes", "on")
+
+
+def route_table() -> list[tuple[str, type[APIHandler]]]:
+    """(path below ``takopi/api``, handler) pairs."""
+    return [
+        (r"/status", StatusHandler),
+        (r"/providers", ProvidersHandler),
+        (r"/providers/(?P<provider_id>[^/]+)", ProviderHandler),
+        (r"/resolve", ResolveHandler),
+        (r"/catalog", CatalogHandler),
+        (r"/catalog/models", CatalogModelsHandler),
+        (r"/catalog/refresh", CatalogRefreshHandler),
+    ]

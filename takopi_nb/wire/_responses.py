@@ -1,0 +1,132 @@
+"""The Responses API: OpenAI's (opencode models served through ``@ai-sdk/openai``) and the
+Codex backend's variant (``store=false``, ``stream=true``, ``instructions`` required, no
+``max_output_tokens``). Pure request/response code."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .._errors import ProviderRequestError
+from ._endpoint import Endpoint
+from ._errors import CallContext, error_for_stream
+from ._messages import DEFAULT_INSTRUCTIONS, Message, to_responses_input
+from ._protocol import ChatRequest, pop_max_tokens, text_parts
+from ._results import ChatResult, StreamState, normalise_usage
+from ._sse import SSEEvent, typed_events
+
+__all__ = ["chat_request", "codex_request", "output_text", "parse_response", "read_stream"]
+
+_LIMIT_NAMES = ("max_tokens", "max_output_tokens", "max_completion_tokens")
+
+
+def chat_request(
+    endpoint: Endpoint, messages: list[Message], *, stream: bool, params: dict[str, Any]
+) -> ChatRequest:
+    """``POST {base}/responses``; ``max_tokens`` is sent as ``max_output_tokens``."""
+    instructions, items = to_responses_input(messages)
+    limit = pop_max_tokens(params, *_LIMIT_NAMES)
+    body: dict[str, Any] = {"model": endpoint.model_id, "input": items}
+    if instructions:
+        body["instructions"] = instructions
+    if limit is not None:
+        body["max_output_tokens"] = limit
+    body.update(params)
+    if stream:
+        body["stream"] = True
+    else:
+        body.pop("stream", None)
+    return ChatRequest("responses", body, sse=stream)
+
+
+def codex_request(
+    endpoint: Endpoint, messages: list[Message], *, stream: bool, params: dict[str, Any]
+) -> ChatRequest:
+    """``POST {codex base}/responses``, always streamed on the wire (the backend demands it).
+
+    The backend rejects ``max_output_tokens``; a limit passed to chat() is
+    dropped with a warning rather than failing the call.
+    """
+    instructions, items = to_responses_input(messages)
+    limit = pop_max_tokens(params, *_LIMIT_NAMES)
+    if limit is not None:
+        warnings.warn(
+            "The Codex backend does not accept an output-token limit; max_tokens was ignored.",
+            UserWarning,
+            stacklevel=4,
+        )
+    body: dict[str, Any] = {
+        "model": endpoint.model_id,
+        "instructions": instructions or DEFAULT_INSTRUCTIONS,
+        "input": items,
+    }
+    body.update(params)
+    body["store"] = False
+    body["stream"] = True
+    return ChatRequest("responses", body, sse=True, headers={"Accept": "text/event-stream"})
+
+
+def output_text(response: Mapping[str, Any]) -> str:
+    """The text of every ``message`` output item of a response object."""
+    if isinstance(response.get("output_text"), str) and not response.get("output"):
+        return str(response["output_text"])
+    texts = [
+        text_parts(item.get("content"), "output_text")
+        for item in response.get("output") or ()
+        if isinstance(item, Mapping) and item.get("type") == "message"
+    ]
+    return "".join(texts)
+
+
+def _finish(response: Mapping[str, Any]) -> str | None:
+    details = response.get("incomplete_details")
+    if isinstance(details, Mapping) and details.get("reason"):
+        return str(details["reason"])
+    status = response.get("status")
+    return "stop" if status == "completed" else (str(status) if status else None)
+
+
+def parse_response(doc: Any, ctx: CallContext) -> ChatResult:
+    if not isinstance(doc, Mapping):
+        raise ProviderRequestError(
+            f"{ctx.who} sent an answer that is not a response.", provider_id=ctx.provider_id
+        )
+    if doc.get("error") or doc.get("status") == "failed":
+        raise error_for_stream(ctx, doc.get("error") or doc)
+    return ChatResult(
+        output_text(doc),
+        usage=normalise_usage(doc.get("usage")),
+        model=str(doc.get("model") or ctx.model_id),
+        finish_reason=_finish(doc),
+        raw=doc,
+    )
+
+
+def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext) -> Iterator[str]:
+    """Text deltas; ``response.completed`` (or ``.incomplete``) carries the usage and ends."""
+    yielded = False
+    for kind, data in typed_events(events):
+        response = data.get("response") if isinstance(data.get("response"), Mapping) else None
+        if response is not None and response.get("model"):
+            state.model = str(response["model"])
+        if kind == "response.output_text.delta":
+            delta = data.get("delta")
+            if isinstance(delta, str) and delta:
+                yielded = True
+                yield delta
+        elif kind in ("response.completed", "response.incomplete", "response.done"):
+            response = response or {}
+            state.usage = normalise_usage(response.get("usage")) or state.usage
+            state.finish_reason = _finish(response)
+            if not yielded:  # a server that sent no deltas: the text is in the final object
+                text = output_text(response)
+                if text:
+                    yield text
+            state.complete = True
+            return
+        elif kind == "response.failed":
+            failure = (response or {}).get("error") or response or data
+            raise error_for_stream(ctx, failure)
+        elif kind == "error":
+            raise error_for_stream(ctx, data.get("error") or data)
