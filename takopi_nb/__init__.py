@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._config import Provider, TakopiConfig, get_config
+    from ._endpoint_models import EndpointModel, EndpointModels
     from ._provider_types import PROVIDER_TYPES, ProviderType
     from ._refs import ModelRef, format_ref, parse_ref
     from ._resolve import ResolvedModel, resolve
@@ -52,6 +53,8 @@ __all__ = [
     "ConfigError",
     "ConfigWarning",
     "EmbeddingsNotSupportedError",
+    "EndpointModel",
+    "EndpointModels",
     "MissingCredentialsError",
     "MissingDependencyError",
     "ModelInfo",
@@ -87,6 +90,8 @@ _LAZY = {
     "Catalog": "catalog",
     "ModelInfo": "catalog",
     "get_catalog": "catalog",
+    "EndpointModel": "_endpoint_models",
+    "EndpointModels": "_endpoint_models",
     "Provider": "_config",
     "TakopiConfig": "_config",
     "get_config": "_config",
@@ -122,6 +127,7 @@ def _reset_for_tests() -> None:
     for module in (
         "_config",
         "_runtime",
+        "_endpoint_models",
         "catalog",
         "codex",
         "wire",

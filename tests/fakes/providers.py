@@ -122,6 +122,9 @@ class FakeProvider(FakeService):
         self.echo_key = False
         self.delay = 0.0
         """Seconds to wait before answering an API request (for timeouts)."""
+        self.page_size: int | None = None
+        """Anthropic flavor: at most this many models per ``GET models`` page (``limit``,
+        ``after_id``, ``has_more`` as the real API pages); None = one page."""
         self._failures: deque[Response] = deque()
         self._lock = threading.Lock()
         self._server = LoopbackServer({("GET", "*"): self._dispatch, ("POST", "*"): self._dispatch})
@@ -291,12 +294,20 @@ class FakeProvider(FakeService):
                 {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
                 for m in self.models
             ]
+            has_more = False
+            if self.page_size is not None:
+                after = (request.query.get("after_id") or [""])[0]
+                limit = int((request.query.get("limit") or ["20"])[0])
+                start = next((i + 1 for i, d in enumerate(data) if d["id"] == after), 0)
+                size = min(limit, self.page_size)
+                has_more = start + size < len(data)
+                data = data[start : start + size]
             return Response.json(
                 {
                     "data": data,
-                    "has_more": False,
-                    "first_id": data[0]["id"],
-                    "last_id": data[-1]["id"],
+                    "has_more": has_more,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
                 }
             )
         denied = self._bearer(request)
