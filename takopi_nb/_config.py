@@ -225,6 +225,33 @@ class Provider(HasTraits):
         logout(self._config.runtime, self.record)
         self._config._credentials_changed(self)
 
+    def login_from_codex_cli(
+        self, path: str | Path | None = None, *, dry_run: bool = False
+    ) -> CodexAccount:
+        """Reuse the Codex CLI's ChatGPT sign-in (``$CODEX_HOME/auth.json``, default ``~/.codex``).
+
+        Returns the account (email, plan, account id; never a token). With
+        ``dry_run=True`` nothing is imported: see whose sign-in it is first.
+
+        The file is **shared**, not copied: refresh tokens are single use, so
+        before refreshing, tokens the CLI rotated are taken from the file, and
+        tokens refreshed here are written back to it atomically. The Codex CLI
+        re-reads the file before it refreshes, so both keep working.
+        """
+        self._require_oauth("importing a Codex CLI sign-in")
+        from .codex._cli_auth import import_cli_sign_in, read_cli_sign_in
+
+        sign_in = read_cli_sign_in(path)
+        if dry_run:
+            return sign_in.account
+        runtime = self._config.runtime
+        account = import_cli_sign_in(runtime.secrets, runtime.codex_issuer, self.id, sign_in)
+        from .codex._backend import forget_models
+
+        forget_models(self.id)
+        self._config._credentials_changed(self)
+        return account
+
     @property
     def account(self) -> CodexAccount | None:
         """For a signed-in codex provider: email, plan and account id (never a token)."""

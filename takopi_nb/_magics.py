@@ -113,8 +113,17 @@ def parsers() -> dict[str, Callable[..., None]]:
         action="store_true",
         help="in a terminal: print the code and return; the sign-in goes on in the background",
     )
+    @argument(
+        "--from-codex-cli",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="reuse the Codex CLI's sign-in (default $CODEX_HOME/auth.json or ~/.codex/auth.json)",
+    )
+    @argument("--yes", action="store_true", help="with --from-codex-cli: import without asking")
     def _login_args() -> None:
-        """Sign in with ChatGPT (device code) for a codex provider."""
+        """Sign in with ChatGPT (device code) for a codex provider, or reuse the Codex CLI's."""
 
     @magic_arguments("takopi logout")
     @argument("provider", help="a codex provider id")
@@ -428,6 +437,8 @@ class TakopiMagics(Magics):
 
     def _cmd_login(self, args: Any) -> Any:
         provider = self._config().get(args.provider)
+        if args.from_codex_cli is not None:
+            return self._login_from_codex_cli(provider, args.from_codex_cli or None, args.yes)
         flow = provider.login()
         self.flows.append(flow)
         if self._rich():
@@ -436,6 +447,30 @@ class TakopiMagics(Magics):
             self._display(DeviceCodeView(flow))
             return None
         return self._login_in_terminal(flow, wait=not args.no_wait)
+
+    def _login_from_codex_cli(self, provider: Any, path: str | None, yes: bool) -> None:
+        """Show whose sign-in the CLI file holds, ask, then share it with ``provider``."""
+        from .codex._cli_auth import default_cli_auth_path
+
+        account = provider.login_from_codex_cli(path, dry_run=True)
+        where = path or str(default_cli_auth_path())
+        print(f"Codex CLI sign-in in {where}: {account}.")
+        if not yes:
+            try:
+                answer = input(f"Use it for provider '{provider.id}'? [y/N] ")
+            except (EOFError, OSError, NotImplementedError) as exc:
+                raise UsageError(
+                    "Cannot ask for confirmation here: run again with --yes to import it."
+                ) from exc
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was imported.")
+                return
+        account = provider.login_from_codex_cli(path)
+        print(
+            f"Provider '{provider.id}' now uses the ChatGPT sign-in of {account}. The sign-in is "
+            f"shared with the Codex CLI: tokens refreshed here are written back to {where}, so "
+            "both keep working."
+        )
 
     def _login_in_terminal(self, flow: Any, *, wait: bool) -> None:
         while flow.state == "requesting":
