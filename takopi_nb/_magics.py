@@ -89,6 +89,11 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument("--deprecated", action="store_true", help="include deprecated models")
     @argument("--limit", type=int, default=DEFAULT_LIMIT, help="show at most N rows")
     @argument("--all", action="store_true", help="show every match")
+    @argument(
+        "--live",
+        action="store_true",
+        help="ask the provider's endpoint what it serves (GET /models) and show that first",
+    )
     def _models_args() -> None:
         """Search the catalog models of a provider's type (✓ marks the selected ones)."""
 
@@ -322,6 +327,8 @@ class TakopiMagics(Magics):
         )
         if args.limit < 1:
             raise UsageError("--limit must be at least 1.")
+        if args.live:
+            return self._models_live(provider, purpose, matches, args)
         shown = matches if args.all else matches[: args.limit]
         selected = set(provider.models)
         words = query.lower().split()
@@ -371,6 +378,69 @@ class TakopiMagics(Magics):
             title=(
                 f"{provider.id} ({provider.type_info.label}): {len(matches)} of {len(index)} "
                 f"{what} match · catalog: {catalog.describe()}"
+            ),
+            notes=notes,
+        )
+
+    def _models_live(self, provider: Any, purpose: str, matches: list[Any], args: Any) -> Any:
+        """``%takopi models P --live``: what the endpoint serves, merged with the catalog."""
+        from ._endpoint_models import GROUP_TITLES, picker_rows
+        from ._tables import Table
+        from .catalog import get_catalog
+        from .catalog._display import format_tokens
+        from .widgets._model_index import price_pair
+
+        listing = provider.endpoint_models(refresh=True)
+        words = " ".join(args.query).lower().split()
+        wanted = {
+            "tool_call": args.tools,
+            "reasoning": args.reasoning,
+            "image_input": args.image,
+        }
+
+        def fits(model: Any) -> bool:
+            text = f"{model.id} {model.name}".lower()
+            if not all(w in text for w in words):
+                return False
+            info = model.info
+            return all(getattr(info, flag, False) for flag, on in wanted.items() if on)
+
+        served = [m for m in listing if fits(m)]
+        overridden = bool(provider.base_url)
+        rows = picker_rows(matches, served, provider.models, overridden=overridden, purpose=purpose)
+        shown = rows if args.all else rows[: max(args.limit, len(served))]
+        table_rows = [
+            [
+                "✓" if row.selected else "",
+                row.id,
+                row.name if row.name != row.id else "",
+                format_tokens(row.context_window),
+                price_pair(row.info) if row.info is not None else "",
+                "; ".join(
+                    part
+                    for part in (
+                        GROUP_TITLES[row.group].lower()
+                        if row.group != "catalog"
+                        else ("catalog only" if overridden else "catalog"),
+                        row.note,
+                    )
+                    if part
+                ),
+            ]
+            for row in shown
+        ]
+        notes = []
+        if len(shown) < len(rows):
+            notes.append(
+                f"{len(rows) - len(shown)} more — refine the query, or use --limit N / --all."
+            )
+        notes.append(f"Select with: %takopi select {provider.id} MODEL...")
+        return Table(
+            ["sel", "id", "name", "context", "$ in / out per 1M", "where"],
+            table_rows,
+            title=(
+                f"{provider.id} ({provider.type_info.label}): {len(listing)} models served by "
+                f"{listing.url} · catalog: {get_catalog().describe()}"
             ),
             notes=notes,
         )

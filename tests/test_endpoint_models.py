@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from IPython.core.error import UsageError
 
 import takopi_nb as tk
 from takopi_nb._endpoint_models import (
@@ -23,6 +24,7 @@ from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.http import LoopbackServer, Response
 from tests.fakes.providers import FakeProvider
 from tests.leaks import places_with_secret
+from tests.shells import takopi_shell
 
 PROXY_IDS = ("llama-3.1-8b-instruct", "qwen2.5-coder:7b", "openai/gpt-4o", "my-finetune-v3")
 
@@ -236,3 +238,31 @@ def test_rows_without_a_list_are_the_catalog() -> None:
         ("custom", "selected", None),
         ("gpt-4o", "catalog", None),
     ]
+
+
+# -- %takopi models PROVIDER --live ----------------------------------------------------------------
+
+
+def test_the_magic_shows_the_endpoint_first(proxy: FakeProvider) -> None:
+    p = add("openai", proxy.base_url, proxy.key)
+    p.models = ["qwen2.5-coder:7b"]
+    with takopi_shell() as shell:
+        table = shell.run_line_magic("takopi", "models p --live --limit 6")
+        text = str(table)
+        rows = {row[1]: row for row in table.rows}
+        assert list(rows)[:4] == list(PROXY_IDS)
+        assert rows["qwen2.5-coder:7b"][0] == "✓"
+        assert rows["qwen2.5-coder:7b"][5] == "served by this endpoint; not in catalog"
+        assert rows["openai/gpt-4o"][5] == "served by this endpoint"
+        assert rows["openai/gpt-4o"][4]  # the catalog's price
+        assert "text-embedding-3-small" not in rows  # an embedding model, in a chat list
+        catalog_only = [row for row in table.rows if row[5] == "catalog only"]
+        assert len(catalog_only) == 6 - 4 and "more" in text
+        assert f"served by {proxy.base_url}/models" in text
+        narrowed = shell.run_line_magic("takopi", "models p qwen --live")
+        assert [row[1] for row in narrowed.rows if "served" in row[5]] == ["qwen2.5-coder:7b"]
+        p.set_api_key("sk-wrong-key-000000000000")
+        with pytest.raises(UsageError) as caught:
+            shell.run_line_magic("takopi", "models p --live")
+    assert "Key rejected" in str(caught.value) and "\n" not in str(caught.value)
+    assert places_with_secret(proxy.key, texts=[text, str(narrowed), str(caught.value)]) == []

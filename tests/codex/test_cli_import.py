@@ -19,11 +19,11 @@ import httpx
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 import takopi_nb as tk
 from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, FakeTokens
 from tests.leaks import places_with_secret
+from tests.shells import takopi_shell
 
 
 @pytest.fixture
@@ -209,17 +209,8 @@ def test_an_api_key_provider_cannot_import_a_sign_in(tmp_path: Path) -> None:
 
 @pytest.fixture
 def shell() -> Iterator[InteractiveShell]:
-    import sys
-
-    saved = (sys.displayhook, sys.excepthook)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    made = InteractiveShell.instance(config=config)
-    made.run_line_magic("load_ext", "takopi_nb")
-    yield made
-    made.run_line_magic("unload_ext", "takopi_nb")
-    InteractiveShell.clear_instance()
-    sys.displayhook, sys.excepthook = saved
+    with takopi_shell() as made:
+        yield made
 
 
 def test_the_magic_shows_the_account_asks_then_imports(
