@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._config import Provider, TakopiConfig, get_config
+    from ._credential_import import FoundCredential, find_credentials, import_credential
     from ._endpoint_models import EndpointModel, EndpointModels
     from ._provider_types import PROVIDER_TYPES, ProviderType
     from ._refs import ModelRef, format_ref, parse_ref
@@ -55,6 +56,7 @@ __all__ = [
     "EmbeddingsNotSupportedError",
     "EndpointModel",
     "EndpointModels",
+    "FoundCredential",
     "MissingCredentialsError",
     "MissingDependencyError",
     "ModelInfo",
@@ -71,9 +73,11 @@ __all__ = [
     "ResolvedModel",
     "TakopiConfig",
     "TakopiError",
+    "find_credentials",
     "format_ref",
     "get_catalog",
     "get_config",
+    "import_credential",
     "load_ipython_extension",
     "panel",
     "parse_ref",
@@ -92,6 +96,9 @@ _LAZY = {
     "get_catalog": "catalog",
     "EndpointModel": "_endpoint_models",
     "EndpointModels": "_endpoint_models",
+    "FoundCredential": "_credential_import",
+    "find_credentials": "_credential_import",
+    "import_credential": "_credential_import",
     "Provider": "_config",
     "TakopiConfig": "_config",
     "get_config": "_config",

@@ -36,6 +36,7 @@ COMMANDS = (
     "login",
     "logout",
     "catalog",
+    "import",
     "help",
 )
 DEFAULT_LIMIT = 25
@@ -140,6 +141,14 @@ def parsers() -> dict[str, Callable[..., None]]:
     def _catalog_args() -> None:
         """Show where the models.dev catalog comes from, its age, and model counts per type."""
 
+    @magic_arguments("takopi import")
+    @argument("numbers", nargs="*", type=int, help="numbers from the list to import")
+    @argument("--into", default=None, help="give the key to this existing provider (one number)")
+    @argument("--all", action="store_true", help="import everything importable, as new providers")
+    def _import_args() -> None:
+        """List keys found in environment variables, llm's keys.json and opencode's auth.json
+        (never a value); import the chosen ones."""
+
     @magic_arguments("takopi help")
     def _help_args() -> None:
         """Show this help."""
@@ -159,6 +168,7 @@ def parsers() -> dict[str, Callable[..., None]]:
         "login": _login_args,
         "logout": _logout_args,
         "catalog": _catalog_args,
+        "import": _import_args,
         "help": _help_args,
         CELL: _cell_args,
     }
@@ -595,6 +605,67 @@ class TakopiMagics(Magics):
             notes=notes,
             numeric=["chat models", "embedding models"],
         )
+
+    def _cmd_import(self, args: Any) -> Any:
+        from ._credential_import import find_credentials, import_credential
+        from ._tables import Table
+
+        config = self._config()
+        found = find_credentials()
+        if args.all or args.numbers:
+            chosen = (
+                [f for f in found if f.importable]
+                if args.all
+                else [found[n - 1] for n in self._import_numbers(args, len(found))]
+            )
+            if args.into and len(chosen) != 1:
+                raise UsageError("--into takes exactly one number: %takopi import N --into ID.")
+            for item in chosen:
+                _, said = import_credential(item, into=args.into, config=config)
+                print(said)
+            if not chosen:
+                print("Nothing to import.")
+            return None
+        rows = []
+        for number, item in enumerate(found, 1):
+            users = [
+                p.id
+                for p in config.providers
+                if item.source == "env" and p.credential_source == f"env:{item.name}"
+            ]
+            if not item.importable:
+                fate = f"cannot import: {item.note or 'no provider type for it'}"
+            elif users:
+                fate = (
+                    f"already used by {', '.join(users)} (importing keeps it without the env var)"
+                )
+            else:
+                fate = ""
+            rows.append([number, item.where, item.provider_type or "—", item.what, fate])
+        notes = [
+            "Values are never shown. Import with %takopi import N [N...] (new providers) or "
+            "%takopi import N --into PROVIDER (the key of an existing provider).",
+            "An opencode ChatGPT sign-in is taken over: opencode will need to sign in again.",
+        ]
+        if not rows:
+            notes.insert(0, "No credentials found in environment variables, llm or opencode.")
+        return Table(
+            ["#", "found in", "type", "what", "note"],
+            rows,
+            title="Credentials found on this machine",
+            notes=notes,
+            numeric=["#"],
+        )
+
+    @staticmethod
+    def _import_numbers(args: Any, count: int) -> list[int]:
+        bad = [n for n in args.numbers if not 1 <= n <= count]
+        if bad:
+            raise UsageError(
+                f"No credential number {bad[0]}: %takopi import lists {count} "
+                f"(numbers 1 to {count})."
+            )
+        return list(dict.fromkeys(args.numbers))
 
     # -- %%takopi ---------------------------------------------------------------------------
 
