@@ -20,6 +20,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# LiteLLM's proxy for the conformance tests (tests/test_litellm_conformance.py): a real
+# third-party server. Its own venv: it is ~750 MB and pins its own SDK versions.
+LITELLM_VENV ?= .venv-litellm
+LITELLM_SPEC ?= litellm[proxy]==1.108.7
+$(LITELLM_VENV)/.installed:
+	test -x $(LITELLM_VENV)/bin/python || python3 -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet '$(LITELLM_SPEC)'
+	touch $@
+
+conformance-deps: $(LITELLM_VENV)/.installed
+
 # Browser and keyring for the end-to-end and Secret Service tests (Debian/Ubuntu, as root).
 system-deps:
 	@missing=""; \
@@ -41,13 +52,13 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/quickstart.ipynb
 
-test: setup system-deps
+test: setup system-deps conformance-deps
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
 	$(VENV)/bin/ruff format --check takopi_nb tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	TAKOPI_NB_LITELLM=$(LITELLM_VENV)/bin/litellm TAKOPI_NB_REQUIRE_LITELLM=1 $(VENV)/bin/pytest
 
 bench: setup
 	$(PY) benchmarks/run.py
 
-.PHONY: help setup system-deps lab test bench
+.PHONY: help setup conformance-deps system-deps lab test bench

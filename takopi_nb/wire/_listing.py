@@ -66,6 +66,7 @@ def _entry(item: Any) -> ListedModel | None:
         _int(item.get("context_length"))
         or _int(item.get("context_window"))
         or _int(item.get("max_model_len"))
+        or _int(item.get("max_input_tokens"))  # LiteLLM's proxy
     )
     owner = item.get("owned_by")
     return ListedModel(
