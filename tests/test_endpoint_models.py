@@ -266,3 +266,41 @@ def test_the_magic_shows_the_endpoint_first(proxy: FakeProvider) -> None:
             shell.run_line_magic("takopi", "models p --live")
     assert "Key rejected" in str(caught.value) and "\n" not in str(caught.value)
     assert places_with_secret(proxy.key, texts=[text, str(narrowed), str(caught.value)]) == []
+
+
+# -- the widgets' non-blocking loader ------------------------------------------------------------
+
+
+def test_the_widget_loader_never_blocks_and_says_what_happened(proxy: FakeProvider) -> None:
+    from takopi_nb.widgets._endpoint_list import EndpointList
+
+    p = add("openai", proxy.base_url, proxy.key)
+    proxy.delay = 0.5  # the answer comes after load() has returned
+    changes: list[str] = []
+    loader = EndpointList(p, lambda: changes.append(loader.describe()))
+    loader.load()
+    assert loader.loading and changes == ["Asking the endpoint which models it serves…"]
+    assert loader.done.wait(60)
+    assert loader.models is not None and loader.models.ids[:4] == list(PROXY_IDS)
+    assert changes[-1] == "Served by this endpoint: 5 models (3 in the catalog)."
+    loader.load()  # fresh in the cache: no second request, no waiting
+    assert not loader.loading and len(proxy.requests_to("models")) == 1
+
+    secret = "sk-wrong-key-for-the-loader-77"
+    p.set_api_key(secret)
+    proxy.delay = 0.0
+    loader.load()
+    assert loader.done.wait(60)
+    assert loader.models is None and loader.error is not None
+    assert changes[-1].startswith("The endpoint's model list is unavailable: Key rejected")
+    assert places_with_secret(secret, texts=changes) == []
+    loader.close()
+
+
+def test_the_widget_loader_without_a_key_asks_nothing(proxy: FakeProvider) -> None:
+    from takopi_nb.widgets._endpoint_list import EndpointList
+
+    loader = EndpointList(add("openai", proxy.base_url, None), lambda: None)
+    loader.load()
+    assert loader.done.is_set() and loader.models is None and loader.describe() == ""
+    assert proxy.requests_to("models") == []
