@@ -288,7 +288,8 @@ def save_new_login(secrets: SecretStore, provider_id: str, tokens: TokenSet) -> 
             old = None
         store_tokens(secrets, provider_id, tokens)
     forget(provider_id)
-    if old is not None and old.refresh_token != tokens.refresh_token:
+    # A sign-in shared with the Codex CLI is the CLI's too: revoking it would sign the CLI out.
+    if old is not None and old.refresh_token != tokens.refresh_token and not old.linked_file:
         return old.refresh_token
     return None
 

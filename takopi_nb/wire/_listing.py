@@ -17,6 +17,7 @@ HTML page usually means the Base URL points at a website, not its API).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -125,8 +126,6 @@ def _get_page(
         body = response.read()
     finally:
         response.close()
-    import json
-
     try:
         doc = json.loads(body)
         return parse_listing(doc)

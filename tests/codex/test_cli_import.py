@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,27 @@ def test_the_magic_shows_the_account_asks_then_imports(
     home = Path(tk.get_config().runtime.store.path).parent
     for secret in (tokens.access_token, tokens.refresh_token, tokens.id_token):
         assert places_with_secret(secret, dirs=[home], texts=[out]) == []
+
+
+def test_signing_out_or_in_again_never_revokes_the_cli_sign_in(
+    chatgpt: FakeChatGPT, tmp_path: Path
+) -> None:
+    cli = chatgpt.issue_tokens()
+    path = write_cli_file(tmp_path / "auth.json", cli)
+    p = codex_provider(chatgpt)
+    tk.get_config().codex_issuer = chatgpt.issuer
+    p.login_from_codex_cli(path)
+    p.logout()
+    assert p.account is None and chatgpt.counts["revoke"] == 0
+    assert chatgpt.is_current_refresh_token(cli.refresh_token)
+
+    p.login_from_codex_cli(path)
+    flow = p.login()  # a sign-in of our own replaces the shared one
+    shown = threading.Event()
+    flow.observe(lambda change: shown.set() if change["new"] == "waiting" else None, "state")
+    assert flow.state == "waiting" or shown.wait(60)
+    chatgpt.approve(flow.user_code)
+    assert flow.wait(60) == "signed_in"
+    assert "linked_file" not in stored() and chatgpt.counts["revoke"] == 0
+    assert chatgpt.is_current_refresh_token(cli.refresh_token)
+    cli_refresh(chatgpt, path)  # the CLI goes on
