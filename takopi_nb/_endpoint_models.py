@@ -331,6 +331,7 @@ def picker_rows(
     *,
     overridden: bool,
     purpose: str = "chat",
+    extra: Sequence[str] | None = None,
 ) -> list[PickerRow]:
     """The picker's rows, grouped.
 
@@ -340,7 +341,10 @@ def picker_rows(
     in neither. At a type's default endpoint the catalog order is kept and the
     models the key can list are marked ``served``; listed ids the catalog lacks
     follow. Without a list (``endpoint`` None): the catalog, selected extras first.
+    ``extra``: the ids shown when in neither list (default: every selected id); a
+    search passes the selected ids that match it.
     """
+    extras = list(selected if extra is None else extra)
     chosen = set(selected)
     rows: list[PickerRow] = []
     seen: set[str] = set()
@@ -358,7 +362,7 @@ def picker_rows(
         if _purpose_fits(m.info, purpose)
     ]
     if endpoint is None:
-        for mid in selected:
+        for mid in extras:
             if not any(info.id == mid for info in catalog_models):
                 add(PickerRow(mid, "selected", mid, None, True, None))
     elif overridden:
@@ -377,6 +381,6 @@ def picker_rows(
         for row in endpoint_rows:
             add(row)
     if endpoint is not None:
-        for mid in selected:
+        for mid in extras:
             add(PickerRow(mid, "selected", mid, None, True, False))
     return rows

@@ -417,7 +417,10 @@ class TakopiMagics(Magics):
 
         served = [m for m in listing if fits(m)]
         overridden = bool(provider.base_url)
-        rows = picker_rows(matches, served, provider.models, overridden=overridden, purpose=purpose)
+        extra = [m for m in provider.models if all(w in m.lower() for w in words)]
+        rows = picker_rows(
+            matches, served, provider.models, overridden=overridden, purpose=purpose, extra=extra
+        )
         shown = rows if args.all else rows[: max(args.limit, len(served))]
         table_rows = [
             [

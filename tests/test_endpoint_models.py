@@ -304,3 +304,50 @@ def test_the_widget_loader_without_a_key_asks_nothing(proxy: FakeProvider) -> No
     loader.load()
     assert loader.done.is_set() and loader.models is None and loader.describe() == ""
     assert proxy.requests_to("models") == []
+
+
+# -- the picker ------------------------------------------------------------------------------------
+
+
+def test_the_picker_shows_the_endpoint_first_without_waiting_for_it(proxy: FakeProvider) -> None:
+    from takopi_nb.widgets import ModelPicker
+
+    p = add("openai", proxy.base_url, proxy.key)
+    p.models = ["typed-by-hand"]
+    proxy.delay = 0.5
+    picker = ModelPicker(p)
+    try:
+        # Built at once from the catalog; the endpoint's answer comes later.
+        assert "Asking the endpoint" in picker.endpoint_status.value
+        assert "gpt-4o" in picker.visible and "qwen2.5-coder:7b" not in picker.visible
+        assert picker.endpoint.done.wait(60)
+        assert picker.visible[: len(PROXY_IDS)] == list(PROXY_IDS)
+        assert "text-embedding-3-small" not in picker.visible  # a chat list
+        assert "Served by this endpoint: 5 models" in picker.endpoint_status.value
+        labels = dict(zip(picker.rows._options_values, picker.rows._options_labels, strict=True))
+        assert "not in catalog" in labels["qwen2.5-coder:7b"]
+        assert "128K" in labels["openai/gpt-4o"]  # the catalog's context window
+        assert labels["gpt-4o-mini"].endswith("· catalog only")  # still reachable
+        assert "typed-by-hand" in picker.visible
+        # A row the endpoint serves under a vendor prefix has the catalog's details.
+        assert picker.info("openai/gpt-4o") is not None
+        picker.rows.value = (*picker.rows.value, "openai/gpt-4o")  # a click adds one
+        assert "openai/gpt-4o" in p.models and "typed-by-hand" in p.models
+        picker.search.value = "qwen"
+        assert picker.visible == ["qwen2.5-coder:7b"]
+    finally:
+        picker.close()
+
+
+def test_the_picker_says_when_the_endpoint_cannot_list(proxy: FakeProvider) -> None:
+    from takopi_nb.widgets import ModelPicker
+
+    proxy.list_models = False
+    picker = ModelPicker(add("openai", proxy.base_url, proxy.key))
+    try:
+        assert picker.endpoint.done.wait(60)
+        assert "takopi-error" in picker.endpoint_status.value
+        assert "no such endpoint" in picker.endpoint_status.value
+        assert "gpt-4o" in picker.visible  # the catalog is still there
+    finally:
+        picker.close()

@@ -8,6 +8,7 @@ older one still in flight, so a Base URL edited twice shows the second answer.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ class EndpointList:
         # Codex lists its plan's models through its own path; without a key there is no list.
         if self.provider.type == "codex":
             return False
+        if not self.overridden and os.environ.get("TAKOPI_NB_OFFLINE") == "1":
+            return False  # offline: a local server behind a Base URL may still be asked
         return self.provider.credential_source is not None
 
     def load(self, refresh: bool = False) -> None:
@@ -70,6 +73,7 @@ class EndpointList:
                 else:
                     self.loading = True
                     self.done.clear()
+        self._changed()  # "asking…" (or the cached list) is shown before any answer
         if start:
             threading.Thread(
                 target=self._fetch,
@@ -77,7 +81,6 @@ class EndpointList:
                 name=f"takopi-endpoint-models-{self.provider.id}",
                 daemon=True,
             ).start()
-        self._changed()
 
     def _fetch(self, generation: int, refresh: bool) -> None:
         models: EndpointModels | None = None
@@ -90,9 +93,11 @@ class EndpointList:
             current = generation == self._generation and not self._closed
             if current:
                 self.models, self.error, self.loading = models, error, False
-                self.done.set()
         if current:
-            self._changed()
+            try:
+                self._changed()
+            finally:
+                self.done.set()  # after the widget has shown it
 
     def _changed(self) -> None:
         if not self._closed:

@@ -21,6 +21,7 @@ from traitlets import Unicode
 
 from .._provider_types import PROVIDER_TYPES
 from ._bindings import Bindings, ErrorReporter, SafeLink
+from ._endpoint_list import EndpointList
 from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
 from ._html import PANEL_CSS, badge, esc, join_ids, model_details, muted
@@ -83,6 +84,8 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             layout={"flex": "0 0 auto", "width": f"{112 * len(purposes)}px"},
         )
         self.catalog_status = f.make(W.HTML, value="", layout={"flex": "1 1 auto"})
+        self.endpoint_status = f.make(W.HTML, value="")
+        self.endpoint = EndpointList(provider, self._endpoint_changed)
         self.refresh_button = f.make(
             W.Button,
             description="Refresh",
@@ -161,6 +164,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 children=(self.purpose, self.catalog_status, self.refresh_button),
                 layout=row,
             ),
+            self.endpoint_status,
             self.search,
             f.make(
                 W.HBox,
@@ -214,8 +218,14 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         b.on_click(self.manual_add, self._add_manual, where="Adding a model id")
         b.observe(self.manual_id, self._manual_submitted, "value", where="Adding a model id")
         b.on_click(self.refresh_button, self._refresh, where="Refreshing the catalog")
+        b.observe(provider, self._reload_endpoint, "base_url", where="Asking the endpoint")
+        if provider.type != "codex":  # codex lists its plan's models through _load_plan_models
+            b.on_credentials_changed(
+                provider._config, self._endpoint_credentials, where="Asking the endpoint"
+            )
 
         self._load_catalog()
+        self.endpoint.load()
         self._refilter()
         self._show_details()
 
@@ -268,6 +278,28 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
         threading.Thread(target=fetch, name="takopi-codex-models", daemon=True).start()
 
+    # -- the endpoint's own list ------------------------------------------------------------
+
+    def _reload_endpoint(self, change: Any = None, *, refresh: bool = False) -> None:
+        self.endpoint.load(refresh=refresh)
+
+    def _endpoint_credentials(self, provider: Any) -> None:
+        if provider is self.provider:
+            self.endpoint.load()
+
+    def _endpoint_changed(self) -> None:
+        """The endpoint's list arrived (or failed, or is being asked for): show it."""
+        if self._bindings.closed:
+            return
+        text = self.endpoint.describe()
+        # A proxy that cannot list is worth a red line; a default endpoint is only a hint.
+        css = "takopi-error" if self.endpoint.error and self.endpoint.overridden else "takopi-muted"
+        value = f"<span class='{css}' style='font-size:11px'>{esc(text)}</span>" if text else ""
+        if self.endpoint_status.value != value:
+            self.endpoint_status.value = value
+        if not self.endpoint.loading:
+            self._catalog_changed()
+
     def _show_catalog_status(self) -> None:
         if self._refreshing:
             self.catalog_status.value = muted("Catalog: refreshing…")
@@ -297,6 +329,9 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
     def info(self, model_id: str) -> Any | None:
         """The catalog entry of ``model_id`` for this provider's type (either purpose), or None."""
+        served = self.endpoint.models.get(model_id) if self.endpoint.models else None
+        if served is not None and served.info is not None:
+            return served.info
         for purpose in ("chat", "embedding"):
             if purpose == "embedding" and not PROVIDER_TYPES[self.provider.type].embeddings:
                 continue
@@ -361,8 +396,11 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         ]
         shown = matches[: self.max_rows]
         id_width = min(30, max([12, *(len(m) for m in manual), *(len(i.id) for i in shown)]))
-        options = [(self._label(m, None, id_width), m) for m in manual]
-        options += [(self._label(info.id, info, id_width), info.id) for info in shown]
+        if self.endpoint.models is not None:
+            options = self._endpoint_options(shown, manual, words, id_width)
+        else:
+            options = [(self._label(m, None, id_width), m) for m in manual]
+            options += [(self._label(info.id, info, id_width), info.id) for info in shown]
         self._visible = [value for _, value in options]
         header = f"<div class='takopi-rows-header'>{esc(header_label(id_width))}</div>"
         if self.rows_header.value != header:
@@ -376,6 +414,44 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 self.rows.value = visible_selected
         self._show_count()
         self.last_filter_seconds = time.perf_counter() - started
+
+    def _endpoint_options(
+        self, shown: list[Any], manual: list[str], words: list[str], id_width: int
+    ) -> list[tuple[str, str]]:
+        """Rows when the endpoint's list is known: what it serves first (Base URL override),
+        or the catalog with the models the key can list marked ●."""
+        from .._endpoint_models import picker_rows
+
+        assert self.endpoint.models is not None
+        flags = {
+            "tool_call": bool(self.tools.value),
+            "reasoning": bool(self.reasoning.value),
+            "image_input": bool(self.image_input.value),
+        }
+        served = [
+            m
+            for m in self.endpoint.models
+            if all(w in f"{m.id} {m.name}".lower() for w in words)
+            and all(getattr(m.info, name, False) for name, on in flags.items() if on)
+        ]
+        rows = picker_rows(
+            shown,
+            served,
+            self.provider.models,
+            overridden=self.endpoint.overridden,
+            purpose=str(self.purpose.value),
+            extra=manual,
+        )
+        width = min(30, max([id_width, *(len(r.id) for r in rows if r.group == "endpoint")]))
+        options = []
+        for row in rows:
+            label = self._label(row.id, row.info, width)
+            if row.group == "catalog" and row.served:
+                label += " ● listed"
+            elif row.group == "catalog" and self.endpoint.overridden:
+                label += " · catalog only"
+            options.append((label, row.id))
+        return options
 
     def _show_count(self) -> None:
         index = self.index()
@@ -480,6 +556,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self._show_catalog_status()
         future = self._catalog.refresh(background=True)
         future.add_done_callback(self._refresh_finished)
+        self._reload_endpoint(refresh=True)
 
     def _refresh_finished(self, future: Any) -> None:
         try:
@@ -519,6 +596,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         return list(self._visible)
 
     def close(self) -> None:
+        self.endpoint.close()
         self._bindings.close()
         super().close()
         self._close_part()
