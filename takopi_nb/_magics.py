@@ -305,16 +305,14 @@ class TakopiMagics(Magics):
         )
 
     def _cmd_models(self, args: Any) -> Any:
+        from ._provider_types import PROVIDER_TYPES
         from ._tables import Table
         from .catalog import get_catalog
-        from .catalog._display import format_tokens
-        from .widgets._model_index import index_for, price_pair
+        from .widgets._model_index import index_for
 
         if not args.provider:
             return self._types_table(get_catalog(), browse_hint=True)
         provider_type, provider = self._models_target(args.provider)
-        from ._provider_types import PROVIDER_TYPES
-
         type_info = PROVIDER_TYPES[provider_type]
         name = provider.id if provider is not None else provider_type
         purpose = "embedding" if args.embedding else "chat"
@@ -343,28 +341,7 @@ class TakopiMagics(Magics):
                 w in model_id.lower() for w in words
             ):
                 rows.append(["✓", model_id, "(not in catalog)", "", "", ""])
-        for info in shown:
-            flags = [
-                f
-                for f, on in (
-                    ("tools", info.tool_call),
-                    ("reasoning", info.reasoning),
-                    ("image", "image" in info.input_modalities),
-                )
-                if on
-            ]
-            if info.status:
-                flags.append(info.status)
-            rows.append(
-                [
-                    "✓" if info.id in selected else "",
-                    info.id,
-                    info.name,
-                    format_tokens(info.context_window),
-                    price_pair(info),
-                    " ".join(flags),
-                ]
-            )
+        rows.extend(_catalog_row(info, info.id in selected) for info in shown)
         notes = []
         if len(shown) < len(matches):
             notes.append(
@@ -639,6 +616,32 @@ class TakopiMagics(Magics):
             except Exception:
                 pass
         self.flows.clear()
+
+
+def _catalog_row(info: Any, selected: bool) -> list[Any]:
+    """One row of ``%takopi models`` for a catalog model."""
+    from .catalog._display import format_tokens
+    from .widgets._model_index import price_pair
+
+    flags = [
+        flag
+        for flag, on in (
+            ("tools", info.tool_call),
+            ("reasoning", info.reasoning),
+            ("image", "image" in info.input_modalities),
+        )
+        if on
+    ]
+    if info.status:
+        flags.append(info.status)
+    return [
+        "✓" if selected else "",
+        info.id,
+        info.name,
+        format_tokens(info.context_window),
+        price_pair(info),
+        " ".join(flags),
+    ]
 
 
 _loaded: weakref.WeakKeyDictionary[Any, TakopiMagics] = weakref.WeakKeyDictionary()
