@@ -83,7 +83,8 @@ class SecretStore:
         if self.kind == "keyring":
             return None
         if self.file_on_purpose:
-            return f"Keys are stored in {self.file_path} (readable only by you): {self.file_on_purpose}."
+            where = f"Keys are stored in {self.file_path} (readable only by you)"
+            return f"{where}: {self.file_on_purpose}."
         if self._backend_choice == "file":
             why = "TakopiConfig.secret_backend is 'file'"
         else:

@@ -57,8 +57,8 @@ class CatalogRefresher:
 
     ``job`` is blocking and returns an error text, an :class:`Offline` (no network:
     logged once, at info level), or None on success; an exception it raises counts
-    as an error too. After an error the next try
-    comes after ``min(interval, retry_after_error)``. Each wait is spread by
+    as an error too. After an error or offline, the next try comes after
+    ``min(interval, retry_after_error)``. Each wait is spread by
     ``jitter`` (a fraction) so that many servers started together (a
     JupyterHub) do not all fetch at the same moment.
     """
