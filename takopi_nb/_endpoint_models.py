@@ -134,11 +134,12 @@ _global_index: tuple[int, dict[str, ModelInfo]] | None = None
 def _by_lower_id(catalog: Catalog) -> dict[str, ModelInfo]:
     """Every catalog id (lower-cased) → its entry, the type-neutral fallback of a match."""
     global _global_index
-    models = catalog.all_models()
-    key = hash((id(catalog), catalog.fetched_at, len(models)))
+    # Cheap to compute: reading all_models() itself costs milliseconds.
+    key = hash((id(catalog), catalog.fetched_at, catalog.source))
     with _global_lock:
         if _global_index is not None and _global_index[0] == key:
             return _global_index[1]
+    models = catalog.all_models()
     index: dict[str, ModelInfo] = {}
     last = len(_PREFERRED)
     for info in models:
@@ -153,6 +154,56 @@ def _by_lower_id(catalog: Catalog) -> dict[str, ModelInfo]:
     return index
 
 
+class _Lookups:
+    """One catalog read per provider for a whole list: ``catalog.get`` costs a freshness check."""
+
+    def __init__(self, catalog: Catalog, provider_type: str) -> None:
+        from ._provider_types import provider_type as type_spec
+
+        self.catalog = catalog
+        self.provider_type = provider_type
+        self.own = type_spec(provider_type).catalog_provider
+        self._by_provider: dict[str, dict[str, ModelInfo]] = {}
+        self._everywhere: dict[str, ModelInfo] | None = None
+
+    def get(self, provider: str, model_id: str) -> ModelInfo | None:
+        table = self._by_provider.get(provider)
+        if table is None:
+            table = self._by_provider[provider] = {m.id: m for m in self.catalog.models(provider)}
+        return table.get(model_id)
+
+    def for_type(self, model_id: str) -> ModelInfo | None:
+        found = self.get(self.own, model_id)
+        if found is not None and self.provider_type == "codex":
+            from .catalog._provider_lists import as_codex
+
+            return as_codex(found)
+        return found
+
+    def match(self, model_id: str) -> ModelInfo | None:
+        candidates = list(_candidates(model_id))
+        for vendor, mid in candidates:
+            found = self.for_type(mid if vendor is None else f"{vendor}/{mid}")
+            if found is None and vendor is not None:
+                found = self.for_type(mid)
+            if found is not None:
+                return found
+        for vendor, mid in candidates:
+            if vendor is not None:
+                found = self.get(vendor, mid)
+                if found is not None:
+                    return found
+        if self._everywhere is None:
+            self._everywhere = _by_lower_id(self.catalog)
+        index = self._everywhere
+        for vendor, mid in candidates:
+            found = index.get((mid if vendor is None else f"{vendor}/{mid}").lower())
+            found = found or index.get(mid.lower())
+            if found is not None:
+                return found
+        return None
+
+
 def match_catalog(catalog: Catalog, provider_type: str, model_id: str) -> ModelInfo | None:
     """The catalog entry that describes ``model_id`` as served by a ``provider_type`` endpoint.
 
@@ -161,25 +212,7 @@ def match_catalog(catalog: Catalog, provider_type: str, model_id: str) -> ModelI
     provider that lists exactly that id. Each with the id as is, lower-cased,
     without the vendor prefix, and without an Ollama ``:tag``.
     """
-    candidates = list(_candidates(model_id))
-    for vendor, mid in candidates:
-        found = catalog.get_for_type(provider_type, mid if vendor is None else f"{vendor}/{mid}")
-        if found is None and vendor is not None:
-            found = catalog.get_for_type(provider_type, mid)
-        if found is not None:
-            return found
-    for vendor, mid in candidates:
-        if vendor is not None:
-            found = catalog.get(vendor, mid)
-            if found is not None:
-                return found
-    index = _by_lower_id(catalog)
-    for vendor, mid in candidates:
-        found = index.get((mid if vendor is None else f"{vendor}/{mid}").lower())
-        found = found or index.get(mid.lower())
-        if found is not None:
-            return found
-    return None
+    return _Lookups(catalog, provider_type).match(model_id)
 
 
 def merge(
@@ -187,8 +220,9 @@ def merge(
 ) -> list[EndpointModel]:
     """Endpoint entries with catalog metadata merged where an id matches."""
     merged = []
+    lookups = _Lookups(catalog, provider_type) if catalog is not None else None
     for entry in listed:
-        info = match_catalog(catalog, provider_type, entry.id) if catalog is not None else None
+        info = lookups.match(entry.id) if lookups is not None else None
         merged.append(
             EndpointModel(
                 id=entry.id,
