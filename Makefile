@@ -69,7 +69,7 @@ test: setup system-deps conformance-deps
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
 	$(VENV)/bin/ruff format --check takopi_nb tests benchmarks
 	$(VENV)/bin/mypy
-	TAKOPI_NB_LITELLM=$(LITELLM_VENV)/bin/litellm TAKOPI_NB_REQUIRE_LITELLM=1 $(VENV)/bin/pytest
+	TAKOPI_NB_LITELLM=$(abspath $(LITELLM_VENV))/bin/litellm TAKOPI_NB_REQUIRE_LITELLM=1 $(VENV)/bin/pytest
 
 bench: setup
 	$(PY) benchmarks/run.py

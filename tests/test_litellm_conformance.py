@@ -69,7 +69,8 @@ def _config() -> str:
 def _litellm() -> Path | None:
     named = os.environ.get("TAKOPI_NB_LITELLM")
     path = Path(named) if named else REPO / ".venv-litellm" / "bin" / "litellm"
-    return path if path.is_file() else None
+    # Absolute: the proxy runs in its own working directory.
+    return path.resolve() if path.is_file() else None
 
 
 def _free_port() -> int:
@@ -97,37 +98,36 @@ def litellm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "TRANSFORMERS_OFFLINE": "1",
         "NO_PROXY": "*",
     }
-    log = (work / "litellm.log").open("wb")
-    process = subprocess.Popen(
-        [str(program), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240  # a loaded 2-core machine takes its time to import it
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"litellm exited: {(work / 'litellm.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/health/liveliness", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"litellm did not start: {(work / 'litellm.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url + "/v1"
-    finally:
-        process.terminate()
+    command = [str(program), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
+    with (
+        (work / "litellm.log").open("wb") as log,
+        subprocess.Popen(
+            command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT
+        ) as process,
+    ):
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            deadline = time.monotonic() + 240  # a loaded 2-core machine takes its time
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"litellm exited: {(work / 'litellm.log').read_text()[-2000:]}")
+                try:
+                    if httpx.get(f"{url}/health/liveliness", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    log_text = (work / "litellm.log").read_text()[-2000:]
+                    pytest.fail(f"litellm did not start: {log_text}")
+                time.sleep(0.5)
+            yield url + "/v1"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _provider(ptype: str, base_url: str, models: list[str]) -> tk.Provider:
