@@ -773,6 +773,12 @@ class FakeChatGPT(FakeService):
             return Response.json({"detail": "Stream must be set to true"}, 400)
         if not body.get("instructions"):
             return Response.json({"detail": "Instructions are required"}, 400)
+        if not isinstance(body.get("instructions"), str):
+            return Response.json({"detail": "Instructions are not valid"}, 400)
+        if "input" not in body:
+            return Response.json({"detail": "Input is required"}, 400)
+        if not isinstance(body["input"], list):  # the backend takes items only, never a string
+            return Response.json({"detail": "Input must be a list"}, 400)
         if "max_output_tokens" in body:
             return Response.json({"detail": "Unsupported parameter: max_output_tokens"}, 400)
         model = body.get("model")

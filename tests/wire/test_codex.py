@@ -224,7 +224,7 @@ def test_openai_sdk_responses_with_openai_kwargs(chatgpt: FakeChatGPT) -> None:
         events = client.responses.create(
             model="gpt-5.5",
             instructions="Be brief.",
-            input="Say hello",
+            input=[{"role": "user", "content": "Say hello"}],  # the backend takes no plain string
             store=False,
             stream=True,
         )
@@ -236,7 +236,13 @@ def test_client_posts_with_fresh_headers(chatgpt: FakeChatGPT) -> None:
     tokens = sign_in(chatgpt)
     chatgpt.invalidate_access_token(tokens.access_token)
     m = tk.resolve("chatgpt/gpt-5.5")
-    body = {"model": "gpt-5.5", "instructions": "x", "input": "hi", "store": False, "stream": True}
+    body = {
+        "model": "gpt-5.5",
+        "instructions": "x",
+        "input": [{"role": "user", "content": "hi"}],
+        "store": False,
+        "stream": True,
+    }
     with m.client() as client:
         response = client.post("responses", json=body)
     assert response.status_code == 200 and "response.completed" in response.text
