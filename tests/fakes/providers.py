@@ -57,9 +57,15 @@ from tests.fakes.rules import (
 __all__ = ["FakeProvider", "OtherHost", "openai_error"]
 
 
-def openai_error(message: str, type_: str, code: str | None = None, status: int = 400) -> Response:
+def openai_error(
+    message: str,
+    type_: str,
+    code: str | None = None,
+    status: int = 400,
+    param: str | None = None,
+) -> Response:
     return Response.json(
-        {"error": {"message": message, "type": type_, "param": None, "code": code}}, status
+        {"error": {"message": message, "type": type_, "param": param, "code": code}}, status
     )
 
 
@@ -207,18 +213,25 @@ def openai_refusal(violation: Violation, where: str = "") -> Response:
             f"Missing required parameter: '{name}'.",
             "invalid_request_error",
             "missing_required_parameter",
+            param=name,
         )
     if violation.kind == "unknown":
         return openai_error(
             f"Unrecognized request argument supplied: {name}", "invalid_request_error"
         )
-    words = [_OPENAI_TYPE_WORDS[t] for t in violation.expected]
+    # A number field takes integers too, and the API calls it "a decimal".
+    words = [
+        _OPENAI_TYPE_WORDS[t]
+        for t in violation.expected
+        if violation.expected != NUMBER or t == "number"
+    ]
     expected = words[0] if len(words) == 1 else "one of " + " or ".join(words)
     got = _OPENAI_TYPE_WORDS.get(violation.got, violation.got)
     return openai_error(
         f"Invalid type for '{name}': expected {expected}, but got {got} instead.",
         "invalid_request_error",
         "invalid_type",
+        param=name,
     )
 
 
