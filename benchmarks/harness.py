@@ -21,7 +21,7 @@ def verdict(figure: str, target: str, met: bool) -> str:
 
     Every printed target goes through here, so none is printed without being compared.
     """
-    VERDICTS.append((figure, met))
+    VERDICTS.append((figure.strip(), met))
     return f"{target}: {'met' if met else 'MISSED'}"
 
 
