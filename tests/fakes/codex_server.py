@@ -11,7 +11,9 @@ It follows §6 of the protocol note: device codes with a string ``interval``,
 server-generated PKCE pairs, single-use authorization codes, single-use
 rotating refresh tokens grouped in families (reuse revokes the family),
 JWTs with ``alg: none`` and the ``https://api.openai.com/auth`` claims, and
-the backend's 400/401/403/429 answers with their real bodies.
+the backend's 400/401/403/429 answers with their real bodies (a ``/responses``
+body needs ``instructions``, ``input`` as a list of items, ``store: false`` and
+``stream: true``; see ``tests/test_fakes_strict.py``).
 
 Knobs are plain attributes (set them before or during a test); counters are in
 ``counts`` (a :class:`collections.Counter`); every request is in ``requests``.

@@ -15,6 +15,15 @@
 - Gemini ``POST models/{model}:generateContent`` and
   ``:streamGenerateContent?alt=sse`` (``x-goog-api-key``).
 
+Requests are checked as strictly as the real services check them (see
+:mod:`tests.fakes.rules`): ``Authorization`` must use the Bearer scheme; a field
+the API does not document, or of another JSON type (``max_tokens: "lots"``),
+is refused with that service's own 400 (OpenAI ``invalid_type``, Anthropic's
+``Input should be a valid integer``, Google's ``INVALID_ARGUMENT``);
+``anthropic-version`` must be a published version; a wrong Google key is
+Google's 400 ``API_KEY_INVALID``. ``tests/test_fakes_strict.py`` holds a case
+per rule.
+
 ``flavor`` says whose ``GET models`` and whose error shape the server has:
 ``"openai"`` (Bearer, ``{"data": [...]}``) or ``"anthropic"`` (x-api-key). All
 requests are recorded in ``requests`` (see :mod:`tests.fakes.http`).
