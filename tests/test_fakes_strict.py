@@ -471,3 +471,11 @@ def test_token_endpoint_wants_a_form_and_a_known_grant(chatgpt: FakeChatGPT) -> 
     assert as_form.status_code == 400 and as_form.json()["error"] == "invalid_grant"
     grant = httpx.post(url, data={**exchange, "grant_type": "password"})
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
+
+
+def test_openai_type_errors_name_the_param(openai_fake: FakeProvider) -> None:
+    body = {**CHAT.body, "max_tokens": "lots"}
+    refused = httpx.post(f"{openai_fake.base_url}/chat/completions", json=body, headers=BEARER)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "max_tokens"
+    assert refused.json()["error"]["code"] == "invalid_type"
