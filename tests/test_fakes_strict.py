@@ -411,7 +411,14 @@ CODEX_CASES = [
     Case("instructions-list", 400, "Instructions are not valid", {"instructions": ["x"]}),
     Case("store-true", 400, "Store must be set to false", {"store": True}),
     Case("no-stream", 400, "Stream must be set to true", {"stream": OMIT}),
-    Case("max-output-tokens", 400, "Unsupported parameter", {"max_output_tokens": 5}),
+    Case(
+        "max-output-tokens",
+        400,
+        "Unsupported parameter: max_output_tokens",
+        {"max_output_tokens": 5},
+    ),
+    Case("temperature", 400, "Unsupported parameter: temperature", {"temperature": 0.2}),
+    Case("messages-field", 400, "Unsupported parameter: messages", {"messages": []}),
     Case("unknown-model", 400, "not supported when using Codex", {"model": "gpt-3.5-turbo"}),
 ]
 

@@ -58,6 +58,26 @@ AUTH_CLAIMS = "https://api.openai.com/auth"
 PROFILE_CLAIMS = "https://api.openai.com/profile"
 CODEX_PREFIX = "/backend-api/codex"
 
+# What the Codex backend takes in a /responses body; it is not the public Responses API and
+# answers any other field (temperature, top_p, max_output_tokens, seed, metadata, user,
+# truncation, service_tier, ...) with 400 {"detail": "Unsupported parameter: <name>"}.
+CODEX_FIELDS = frozenset(
+    {
+        "model",
+        "instructions",
+        "input",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning",
+        "store",
+        "stream",
+        "include",
+        "prompt_cache_key",
+        "text",
+    }
+)
+
 TOKEN_EXPIRED_BODY = {
     "error": {
         "message": "Provided authentication token is expired. Please try signing in again.",
@@ -781,8 +801,9 @@ class FakeChatGPT(FakeService):
             return Response.json({"detail": "Input is required"}, 400)
         if not isinstance(body["input"], list):  # the backend takes items only, never a string
             return Response.json({"detail": "Input must be a list"}, 400)
-        if "max_output_tokens" in body:
-            return Response.json({"detail": "Unsupported parameter: max_output_tokens"}, 400)
+        unsupported = sorted(set(body) - CODEX_FIELDS)
+        if unsupported:  # temperature, top_p, max_output_tokens, seed, metadata, user, ...
+            return Response.json({"detail": f"Unsupported parameter: {unsupported[0]}"}, 400)
         model = body.get("model")
         if model not in {m["slug"] for m in self.models}:
             return Response.json(

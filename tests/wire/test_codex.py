@@ -198,6 +198,17 @@ def test_a_failed_response_mid_stream(chatgpt: FakeChatGPT) -> None:
         tk.resolve("chatgpt/gpt-5.5").chat("hi")
 
 
+def test_a_parameter_the_backend_refuses_is_quoted_with_what_to_do(chatgpt: FakeChatGPT) -> None:
+    """The Codex backend is not the public Responses API: temperature is a 400 there."""
+    sign_in(chatgpt)
+    with pytest.raises(ProviderRequestError) as info:
+        tk.resolve("chatgpt/gpt-5.5").chat("hi", temperature=0.2)
+    assert info.value.status == 400
+    assert "Unsupported parameter: temperature" in str(info.value)
+    assert "Check the parameters passed to the call" in str(info.value)
+    assert chatgpt.counts["responses"] == 1  # a 400 is not retried
+
+
 def test_no_embeddings(chatgpt: FakeChatGPT) -> None:
     sign_in(chatgpt)
     with pytest.raises(EmbeddingsNotSupportedError, match="openai"):
