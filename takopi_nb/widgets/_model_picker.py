@@ -86,6 +86,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self.catalog_status = f.make(W.HTML, value="", layout={"flex": "1 1 auto"})
         self.endpoint_status = f.make(W.HTML, value="")
         self.endpoint = EndpointList(provider, self._endpoint_changed)
+        self._endpoint_rows_from: Any = None
         self.refresh_button = f.make(
             W.Button,
             description="Refresh",
@@ -218,11 +219,10 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         b.on_click(self.manual_add, self._add_manual, where="Adding a model id")
         b.observe(self.manual_id, self._manual_submitted, "value", where="Adding a model id")
         b.on_click(self.refresh_button, self._refresh, where="Refreshing the catalog")
+        # Asked when the picker is built, when the Base URL changes and on Refresh. Not on every
+        # key change: an answer landing while the user is clicking rows lost their selection in
+        # the browser journey (tests/e2e/test_journey.py).
         b.observe(provider, self._reload_endpoint, "base_url", where="Asking the endpoint")
-        if provider.type != "codex":  # codex lists its plan's models through _load_plan_models
-            b.on_credentials_changed(
-                provider._config, self._endpoint_credentials, where="Asking the endpoint"
-            )
 
         self._load_catalog()
         self.endpoint.load()
@@ -283,10 +283,6 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
     def _reload_endpoint(self, change: Any = None, *, refresh: bool = False) -> None:
         self.endpoint.load(refresh=refresh)
 
-    def _endpoint_credentials(self, provider: Any) -> None:
-        if provider is self.provider:
-            self.endpoint.load()
-
     def _endpoint_changed(self) -> None:
         """The endpoint's list arrived (or failed, or is being asked for): show it."""
         if self._bindings.closed:
@@ -297,7 +293,10 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         value = f"<span class='{css}' style='font-size:11px'>{esc(text)}</span>" if text else ""
         if self.endpoint_status.value != value:
             self.endpoint_status.value = value
-        if not self.endpoint.loading:
+        # Rebuild the rows only when there is a new list: a rebuild while the user is clicking
+        # could overwrite a selection still on its way from the browser.
+        if not self.endpoint.loading and self.endpoint.models is not self._endpoint_rows_from:
+            self._endpoint_rows_from = self.endpoint.models
             self._catalog_changed()
 
     def _show_catalog_status(self) -> None:
