@@ -36,6 +36,7 @@ COMMANDS = (
     "login",
     "logout",
     "catalog",
+    "usage",
     "help",
 )
 DEFAULT_LIMIT = 25
@@ -126,6 +127,10 @@ def parsers() -> dict[str, Callable[..., None]]:
     def _catalog_args() -> None:
         """Show where the models.dev catalog comes from, its age, and model counts per type."""
 
+    @magic_arguments("takopi usage")
+    def _usage_args() -> None:
+        """This session's calls per model: calls, cache hits, tokens and cost in USD."""
+
     @magic_arguments("takopi help")
     def _help_args() -> None:
         """Show this help."""
@@ -133,6 +138,7 @@ def parsers() -> dict[str, Callable[..., None]]:
     @magic_arguments("%takopi")
     @argument("ref", nargs="?", default="", help="providerId/modelId (default: the default model)")
     @argument("--system", default=None, help="a system prompt")
+    @argument("--cache", action="store_true", help="answer a cell run before from the disk cache")
     def _cell_args() -> None:
         """Send the cell as a prompt and stream the reply as Markdown. {var} in the cell is expanded."""
 
@@ -145,6 +151,7 @@ def parsers() -> dict[str, Callable[..., None]]:
         "login": _login_args,
         "logout": _logout_args,
         "catalog": _catalog_args,
+        "usage": _usage_args,
         "help": _help_args,
         CELL: _cell_args,
     }
@@ -246,6 +253,11 @@ class TakopiMagics(Magics):
         from ._tables import Lines
 
         return Lines(help_text().splitlines())
+
+    def _cmd_usage(self, args: Any) -> Any:
+        from .wire import usage
+
+        return usage(as_frame=False)
 
     def _cmd_providers(self, args: Any) -> Any:
         if not self._rich():
@@ -518,7 +530,7 @@ class TakopiMagics(Magics):
                     "tk.get_config().default_model = '...'."
                 )
             model = config.resolve(ref)
-            chunks = model.chat(prompt, system=args.system, stream=True)
+            chunks = model.chat(prompt, system=args.system, stream=True, cache=args.cache)
             self._stream(chunks)
         except UsageError:
             raise
