@@ -78,6 +78,14 @@ class Limiter:
             self._stopped = True
             self._cond.notify_all()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+
+class _Stopped(Exception):
+    """Raised in a worker waiting to retry when the batch was interrupted meanwhile."""
+
 
 @dataclasses.dataclass
 class BatchRun(Generic[T]):
@@ -119,11 +127,18 @@ def run_batch(
             if status == 429:
                 limiter.throttled(epoch)
 
+        def sleep(seconds: float) -> None:
+            base.sleep(seconds)
+            if limiter.stopped:  # interrupted while waiting: do not send the retry
+                raise _Stopped
+
         ok = False
         try:
-            value = task(items[index], dataclasses.replace(base, on_retry=on_retry))
+            value = task(items[index], dataclasses.replace(base, on_retry=on_retry, sleep=sleep))
             ok = True
             return value
+        except _Stopped:
+            return NOT_RUN
         except Exception as exc:  # kept in place of the item
             return exc
         finally:

@@ -324,3 +324,23 @@ def test_cache_never_holds_the_key_errors_or_broken_streams(fake: FakeProvider) 
     assert len(response_cache()) == 1
     assert response_cache().directory.is_dir()
     assert places_with_secret(fake.key, dirs=[response_cache().directory]) == []
+
+
+def test_limiter_halves_once_per_round_and_climbs_back() -> None:
+    from takopi_nb.wire._batch import Limiter
+
+    limiter = Limiter(16)
+    rounds = [limiter.acquire() for _ in range(3)]  # three requests in flight together
+    for epoch in rounds:
+        assert epoch is not None
+        limiter.throttled(epoch)  # all three were told 429: one cut, not three
+    assert limiter.limit == 8
+    later = limiter.acquire()
+    assert later is not None
+    limiter.throttled(later)  # a request sent after the cut: cut again
+    assert limiter.limit == 4 and limiter.lowest == 4
+    for _ in range(4):
+        limiter.release(ok=True)
+    assert limiter.limit == 5  # four successes in a row at limit 4: one more place
+    limiter.stop()
+    assert limiter.acquire() is None and limiter.stopped
