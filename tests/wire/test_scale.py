@@ -344,3 +344,19 @@ def test_limiter_halves_once_per_round_and_climbs_back() -> None:
     assert limiter.limit == 5  # four successes in a row at limit 4: one more place
     limiter.stop()
     assert limiter.acquire() is None and limiter.stopped
+
+
+def test_the_pool_closes_its_clients_and_builds_new_ones_after(fake: FakeProvider) -> None:
+    from takopi_nb.wire._pool import pool
+
+    add(fake, "gpt-4o-mini")
+    m = tk.resolve("p/gpt-4o-mini")
+    m.chat("one")
+    clients = list(pool._slots.values())
+    assert len(clients) == 1 and not clients[0].client.is_closed
+    assert pool._registered  # closed by atexit at interpreter exit
+    assert fake.key not in repr(pool) + repr(clients[0].client) + repr(clients[0])
+    pool.close()  # what exit does
+    assert clients[0].client.is_closed and len(pool) == 0
+    m.chat("two")
+    assert fake.connections == 2
