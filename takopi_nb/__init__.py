@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ._resolve import ResolvedModel, resolve
     from .catalog import Catalog, ModelInfo, get_catalog
     from .widgets import ProvidersPanel, panel
+    from .wire import ChatBatch, clear_cache, usage
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "AuthError",
     "Catalog",
     "CatalogError",
+    "ChatBatch",
     "ConfigError",
     "ConfigWarning",
     "EmbeddingsNotSupportedError",
@@ -73,6 +75,7 @@ __all__ = [
     "ResolvedModel",
     "TakopiConfig",
     "TakopiError",
+    "clear_cache",
     "find_credentials",
     "format_ref",
     "get_catalog",
@@ -83,6 +86,7 @@ __all__ = [
     "parse_ref",
     "resolve",
     "unload_ipython_extension",
+    "usage",
 ]
 
 _LAZY = {
@@ -106,6 +110,9 @@ _LAZY = {
     "resolve": "_resolve",
     "ProvidersPanel": "widgets",
     "panel": "widgets",
+    "ChatBatch": "wire",
+    "clear_cache": "wire",
+    "usage": "wire",
 }
 
 
