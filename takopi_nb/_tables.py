@@ -10,6 +10,8 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from ._mathjax import IGNORE_CLASSES
+
 __all__ = ["Lines", "Table"]
 
 
@@ -92,7 +94,8 @@ class Table:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        parts = ['<div class="takopi-table">']
+        # Prices such as "$1.25 / $10" are money: MathJax must not typeset them.
+        parts = [f'<div class="takopi-table {IGNORE_CLASSES}">']
         if self.title:
             parts.append(f'<div style="font-weight:600;margin:2px 0 4px">{esc(self.title)}</div>')
         if self.rows:
@@ -139,4 +142,4 @@ class Lines:
 
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
-        return f'<div class="takopi-lines">{body}</div>'
+        return f'<div class="takopi-lines {IGNORE_CLASSES}">{body}</div>'

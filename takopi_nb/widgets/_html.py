@@ -8,7 +8,9 @@ import ipywidgets.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ..catalog._display import format_price as format_cost
@@ -17,14 +19,31 @@ from ..catalog._display import format_tokens
 __all__ = [
     "PANEL_CSS",
     "badge",
+    "compact_source",
     "esc",
     "link",
     "model_details",
     "muted",
+    "public_status",
 ]
 
-# Styles scoped to the panel's own classes (added with widget.add_class).
-PANEL_CSS = """<style>
+
+def compact_source(source: str, comment: str) -> str:
+    """``source`` (JS or CSS) without comment lines and indentation. Widget state carries it
+    (and a saved notebook keeps it), so the bytes count; line breaks stay, so the code means
+    the same."""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith(comment))
+
+
+_LIST_CSS = compact_source(
+    (Path(__file__).parent / "_model_list.css").read_text(encoding="utf-8"), "/*"
+)
+
+# Styles scoped to the panel's own classes (added with widget.add_class), and the model
+# list's (it is always inside a panel, a form or a picker that shows these).
+PANEL_CSS = (
+    """<style>
 .takopi-panel { font-size: 13px; }
 .takopi-panel .takopi-mono select, .takopi-panel .takopi-mono input { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .takopi-panel .takopi-code { font-family: var(--jp-code-font-family, monospace); font-size: 2em;
@@ -36,14 +55,23 @@ PANEL_CSS = """<style>
 .takopi-panel .takopi-error { color: var(--jp-error-color1, #c62828); }
 .takopi-panel .takopi-ok { color: var(--jp-success-color1, #2e7d32); }
 .takopi-panel .takopi-warn { color: var(--jp-warn-color1, #b26a00); }
-.takopi-panel .widget-html-content { line-height: 1.45; }
+.takopi-panel .widget-html-content { line-height: 1.45; white-space: normal; overflow-wrap: anywhere; }
+.takopi-panel .widget-inline-hbox, .takopi-panel .widget-hbox { min-width: 0; }
+.takopi-stale-note { display: none !important; }
+.takopi-panel.jupyter-widgets-disconnected > .takopi-stale-note { display: block !important;
+  padding: 6px 10px; border: 1px solid var(--jp-warn-color1, #b26a00); border-radius: 2px; }
+.takopi-panel.jupyter-widgets-disconnected > :not(.takopi-stale-note) { display: none !important; }
+.takopi-panel.jupyter-widgets-disconnected::before, .takopi-stale-note::before { display: none !important; }
 .takopi-panel a { color: var(--jp-content-link-color, #1976d2); text-decoration: underline; }
 .takopi-panel table.takopi-details { border-collapse: collapse; margin-top: 2px; }
 .takopi-panel table.takopi-details td { padding: 0 12px 0 0; vertical-align: top; line-height: 1.4; }
 .takopi-panel .takopi-section { font-weight: 600; margin-top: 6px; }
 .takopi-panel .takopi-rows-header { font-family: var(--jp-code-font-family, monospace); font-size: 12px;
   white-space: pre; overflow: hidden; padding-left: 4px; color: var(--jp-ui-font-color2, #666); }
-</style>"""
+"""
+    + _LIST_CSS
+    + "</style>"
+)
 
 _BADGE_COLOURS = {
     "ok": "#2e7d32",
@@ -57,6 +85,12 @@ _BADGE_COLOURS = {
 def esc(value: Any) -> str:
     """HTML-escape ``value`` (quotes too); None becomes ""."""
     return "" if value is None else html.escape(str(value), quote=True)
+
+
+def public_status(status: str) -> str:
+    """``provider.status`` without the account ("signed in as a@b.c" -> "signed in"): the
+    list and the header are widget state, which a saved notebook keeps."""
+    return re.sub(r"^signed in as [^;]*", "signed in", status)
 
 
 def badge(text: str, kind: str = "muted") -> str:

@@ -1,0 +1,73 @@
+"""``ModelList``: the purpose-made checkbox list of the model picker (an anywidget).
+
+Stock ipywidgets have no multi-column checkbox list, and filtering a
+``SelectMultiple`` as you type costs a kernel round trip per keystroke. This widget
+gets its rows once and does searching, filtering, tabs, details and keyboard moves
+in the browser (``_model_list.js``, a plain ES module, no build step). Only the
+selection travels back: ``value`` is linked to ``provider.models`` by the picker,
+so the kernel stays the source of truth both ways.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+from traitlets import List, Unicode
+
+from ._html import compact_source
+
+__all__ = ["ModelList"]
+
+_HERE = Path(__file__).parent
+SOURCE = compact_source((_HERE / "_model_list.js").read_text(encoding="utf-8"), "//")
+
+# Every widget instance carries its module in its state (anywidget's design), and a panel
+# holds one list per provider form opened: shipped gzipped, the module is a third of its
+# size. The browser unpacks it with the standard DecompressionStream and imports it.
+_LOADER = """const packed = "{packed}";
+const bytes = Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
+const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+const source = await new Response(stream).text();
+const url = URL.createObjectURL(new Blob([source], {{ type: "text/javascript" }}));
+const loaded = await import(url);
+URL.revokeObjectURL(url);
+export default loaded.default;
+"""
+
+
+def packed_module(source: str) -> str:
+    packed = base64.b64encode(gzip.compress(source.encode("utf-8"), mtime=0)).decode("ascii")
+    return _LOADER.format(packed=packed)
+
+
+class ModelList(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyped
+    """Checkbox rows of models, searchable in the browser; ``value`` is the selection."""
+
+    _esm = packed_module(SOURCE)
+    # Its CSS is in PANEL_CSS, shown once per panel rather than carried by every list.
+
+    value = List(Unicode(), help="The selected model ids, in order").tag(sync=True)
+    rows: List[list[object]] = List(help="Compact rows (see _model_index.list_row)").tag(sync=True)
+    vocab = List(Unicode(), help="Strings that rows name by number (see encode_rows)").tag(
+        sync=True
+    )
+    purposes = List(Unicode(), default_value=["chat"], help="The tabs, in order").tag(sync=True)
+    unknown = List(Unicode(), help="Selected ids that no catalog list knows").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_add: Callable[[str], None] | None = None
+        self.on_msg(self._received)
+
+    def send_add(self, text: str) -> None:
+        """What the browser sends when an id is typed into "Add id" (for tests and code)."""
+        self._received(self, {"add": text}, [])
+
+    def _received(self, widget: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and isinstance(content.get("add"), str) and self.on_add:
+            self.on_add(content["add"])
