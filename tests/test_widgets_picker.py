@@ -53,6 +53,8 @@ def ticked(picker: ModelPicker, models: list[str]) -> None:
 def test_every_tab_is_sent_once_with_its_columns(openai_picker: ModelPicker) -> None:
     picker = openai_picker
     assert picker.list.purposes == ["chat", "embedding"]
+    assert picker.list.groups == ["models.dev catalog"]  # one source: no headings
+    assert all(len(r) < 13 or r[12] == 0 for r in picker.rows)
     chat = [r for r in picker.rows if r[11] == "chat"]
     embedding = [r for r in picker.rows if r[11] == "embedding"]
     assert len(chat) == len(picker.index("chat")) > 20

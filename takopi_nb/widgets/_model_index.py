@@ -19,10 +19,8 @@ from ..catalog._search import haystack, search_models
 __all__ = [
     "ModelIndex",
     "encode_rows",
-    "header_label",
     "index_for",
     "list_row",
-    "option_label",
     "price_pair",
 ]
 
@@ -125,45 +123,6 @@ def price_pair(info: Any) -> str:
     if info.cost_input == 0 and info.cost_output == 0:
         return "free"
     return f"{format_price(info.cost_input)} / {format_price(info.cost_output)}"
-
-
-def _fit(text: str, width: int) -> str:
-    if len(text) > width:
-        return text[: width - 1] + "…"
-    return text + "\u00a0" * (width - len(text))
-
-
-def option_label(
-    info: Any, model_id: str, *, id_width: int = 34, subscription: bool = False
-) -> str:
-    """One picker row: id, context window, price and flags, in aligned columns (the name and
-    the rest are in the details view).
-
-    Padding uses no-break spaces (a ``<select>`` collapses ordinary ones); the
-    picker shows it in a monospace font. Option labels are text, never markup.
-    ``subscription``: the provider is paid by plan (codex), so there is no per-token price.
-    """
-    if info is None:
-        return f"{_fit(model_id, id_width)} ⚠ not in catalog"
-    flags = []
-    if info.tool_call:
-        flags.append("tools")
-    if info.reasoning:
-        flags.append("reasoning")
-    if "image" in info.input_modalities:
-        flags.append("image")
-    if info.status:
-        flags.append(info.status)
-    context = _fit(format_tokens(info.context_window), 7)
-    price = _fit("in your plan" if subscription else price_pair(info), 15)
-    return f"{_fit(model_id, id_width)} {context} {price} {' '.join(flags)}".rstrip()
-
-
-def header_label(id_width: int) -> str:
-    """Column titles aligned with :func:`option_label` rows."""
-    return (
-        f"{_fit('model id', id_width)} {_fit('context', 7)} {_fit('$ in / out, 1M', 15)} features"
-    )
 
 
 # Feature bits of a list row (the same numbers as ``F`` in _model_list.js).

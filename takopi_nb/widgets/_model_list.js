@@ -192,10 +192,23 @@ function render({ model, el }) {
     return search(rows, hays, byPurpose[p].filter((i) => passes(rows[i], f)), s.query);
   }
 
+  // With more than one list (trait `groups`, e.g. "served by this endpoint" and the
+  // catalog), the matches are shown list by list, each under a heading (an entry that is
+  // not an array), best first within each.
   function recompute() {
     const extra = extraRows();
-    s.shown = [...extra, ...matchesFor(s.tab).map((i) => rows[i])];
-    s.extraCount = extra.length;
+    const matched = matchesFor(s.tab).map((i) => rows[i]);
+    const labels = model.get("groups");
+    let body = matched;
+    if (labels.length > 1) {
+      body = [];
+      labels.forEach((label, g) => {
+        const members = matched.filter((r) => (r[12] || 0) === g);
+        if (members.length) body.push({ header: `${label} (${members.length})` }, ...members);
+      });
+    }
+    s.shown = [...extra, ...body];
+    s.rows = [...extra, ...matched];
     if (s.active[s.tab] >= s.shown.length) s.active[s.tab] = Math.max(0, s.shown.length - 1);
     spacer.style.height = `${s.shown.length * ROW_H}px`;
     drawRows();
@@ -207,7 +220,16 @@ function render({ model, el }) {
   // previous click redraws the list.
   let drawn = new Map();
 
+  function headNode(entry, i) {
+    const key = `${s.tab}\n\n${entry.header}`;
+    const node = drawn.get(key) || h("div", { class: "tml-row tml-group", role: "presentation" }, h("span", { text: entry.header }));
+    node.dataset.i = String(i);
+    node.style.top = `${i * ROW_H}px`;
+    return [key, node];
+  }
+
   function rowNode(r, i) {
+    if (!Array.isArray(r)) return headNode(r, i);
     const on = selected.has(r[0]);
     const key = `${s.tab}\n${r[0]}`;
     let node = drawn.get(key);
@@ -265,11 +287,13 @@ function render({ model, el }) {
 
   function drawCount() {
     const all = model.get("value");
-    const here = all.filter((m) => unknown.has(m) || byPurpose[s.tab].some((i) => rows[i][0] === m)).length;
-    const total = byPurpose[s.tab].length + s.extraCount;
+    const inTab = new Set(byPurpose[s.tab].map((i) => rows[i][0]));
+    const byHand = all.filter((m) => unknown.has(m)).length; // listed in every tab
+    const here = all.filter((m) => inTab.has(m)).length + byHand;
+    const total = inTab.size + byHand;
     const parts = [`${here} of ${total} selected`];
     const searching = s.query.trim() !== "";
-    if (searching || s.shown.length !== total) parts.push(`${s.shown.length} match`);
+    if (searching || s.rows.length !== total) parts.push(`${s.rows.length} match`);
     count.textContent = parts.join(" · ");
     hint.hidden = true;
     if (searching) {
@@ -283,8 +307,8 @@ function render({ model, el }) {
         }
       }
     }
-    selectAll.textContent = `Select visible (${s.shown.length})`;
-    selectAll.disabled = clearAll.disabled = s.shown.length === 0;
+    selectAll.textContent = `Select visible (${s.rows.length})`;
+    selectAll.disabled = clearAll.disabled = s.rows.length === 0;
   }
 
   function drawChips() {
@@ -340,9 +364,12 @@ function render({ model, el }) {
     details.append(title, table);
   }
 
-  function focusRow(i, scroll = true) {
+  function focusRow(i, scroll = true, step = 1) {
     if (!s.shown.length) return;
     i = Math.max(0, Math.min(s.shown.length - 1, i));
+    // Headings are not rows: move on past them (or back, at the end of the list).
+    while (!Array.isArray(s.shown[i]) && s.shown[i + step]) i += step;
+    while (!Array.isArray(s.shown[i]) && s.shown[i - step]) i -= step;
     s.active[s.tab] = i;
     if (scroll) {
       const top = i * ROW_H;
@@ -363,7 +390,7 @@ function render({ model, el }) {
 
   function showDetail(i) {
     const r = s.shown[i];
-    if (r && s.detail[s.tab] !== r[0]) {
+    if (Array.isArray(r) && s.detail[s.tab] !== r[0]) {
       s.detail[s.tab] = r[0];
       drawDetails();
     }
@@ -398,7 +425,7 @@ function render({ model, el }) {
 
   function bulk(select) {
     const before = model.get("value");
-    const ids = s.shown.map((r) => r[0]);
+    const ids = s.rows.map((r) => r[0]);
     let next;
     if (select) {
       const have = new Set(before);
@@ -442,6 +469,7 @@ function render({ model, el }) {
     const node = e.target.closest(".tml-row[data-i]");
     if (!node) return;
     const i = Number(node.dataset.i);
+    if (!Array.isArray(s.shown[i])) return;
     focusRow(i, false);
     showDetail(i);
     toggle(s.shown[i][0]);
@@ -461,11 +489,11 @@ function render({ model, el }) {
     const moves = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: s.shown.length - 1, PageDown: i + VIEW_ROWS, PageUp: i - VIEW_ROWS };
     if (e.key in moves) {
       e.preventDefault();
-      focusRow(moves[e.key]);
+      focusRow(moves[e.key], true, moves[e.key] < i ? -1 : 1);
       showDetail(s.active[s.tab]);
     } else if (e.key === " " || e.key === "Enter") {
       e.preventDefault();
-      if (s.shown[i]) toggle(s.shown[i][0]);
+      if (Array.isArray(s.shown[i])) toggle(s.shown[i][0]);
     }
   });
   tablist.addEventListener("keydown", (e) => {
@@ -493,6 +521,7 @@ function render({ model, el }) {
   model.on("change:value", onValue);
   model.on("change:unknown", onValue);
   model.on("change:rows", onRows);
+  model.on("change:groups", onRows);
   if (purposes.length < 2) tablist.hidden = true;
   loadRows();
   loadValue();
@@ -505,6 +534,7 @@ function render({ model, el }) {
     model.off("change:value", onValue);
     model.off("change:unknown", onValue);
     model.off("change:rows", onRows);
+    model.off("change:groups", onRows);
   };
 }
 

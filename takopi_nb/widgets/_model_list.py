@@ -58,6 +58,12 @@ class ModelList(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is unty
     )
     purposes = List(Unicode(), default_value=["chat"], help="The tabs, in order").tag(sync=True)
     unknown = List(Unicode(), help="Selected ids that no catalog list knows").tag(sync=True)
+    groups = List(
+        Unicode(),
+        default_value=["models.dev catalog"],
+        help="The lists rows come from, by a row's group number; with two or more, the "
+        "browser shows each under its heading (e.g. what an endpoint serves, then the catalog)",
+    ).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

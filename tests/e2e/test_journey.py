@@ -290,6 +290,21 @@ SIDEWAYS = """
 """
 
 
+# A list with two sources, as a provider whose endpoint serves its own models will have.
+TWO_LISTS = """\
+from takopi_nb.widgets._model_index import encode_rows, index_for, list_row
+from takopi_nb.widgets._model_list import ModelList
+chat = index_for(tk.get_catalog(), "openai", "chat").models
+rows = [list_row(m, "chat", group=0) for m in chat[:2]]
+rows += [list_row(m, "chat", group=1) for m in chat[2:5]]
+vocab, rows = encode_rows(rows)
+two = ModelList(rows=rows, vocab=vocab, groups=["served by this endpoint", "models.dev catalog"])
+two.add_class("two-lists")
+print("ORDER", " ".join(m.id for m in chat[:5]))
+two
+"""
+
+
 def set_theme(page: Any, name: str) -> None:
     page.locator(".lm-MenuBar-itemLabel:text-is('Settings')").click()
     page.locator(".lm-Menu-itemLabel:text-is('Theme')").click()
@@ -298,10 +313,13 @@ def set_theme(page: Any, name: str) -> None:
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(light).lower())
 
 
-def check_contrast(page: Any, picker: Any) -> None:
+def check_contrast(p: Any, picker: Any) -> None:
+    """WCAG AA (4.5:1) for what the issue saw unreadable in JupyterLab Dark."""
     for what, locator in (
         ("selected row", picker.locator(".tml-row.tml-on").first),
         ("active tab", picker.locator(".tml-tab-on").first),
+        ("selected provider", p.locator("select").first.locator("option:checked")),
+        ("status badge", p.locator(".takopi-provider-form .takopi-badge").first),
     ):
         ratio = locator.evaluate(CONTRAST)
         assert ratio >= 4.5, (what, ratio)
@@ -321,11 +339,12 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
             "%takopi providers",
             "%takopi models money gpt-5.2",
             "%%takopi money/gpt-5.2\nHow much is it?",
+            TWO_LISTS,
         ],
     )
     page.set_viewport_size({"width": 1400, "height": 900})
     open_notebook(page, lab, "looks.ipynb")
-    for index in range(4):
+    for index in range(5):
         run_cell(page, index)
     cells = page.locator(".jp-Notebook .jp-Cell")
 
@@ -336,6 +355,23 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
     reply = cells.nth(3).locator(".jp-RenderedMarkdown").last
     expect(reply).to_contain_text("It costs $2 and $10 a month")
     expect(reply.locator("mjx-container")).to_have_count(1)  # $$x^2$$ is still maths
+
+    # Two sources, each under its heading; the keyboard moves past the headings.
+    two = page.locator(".two-lists")
+    expect(two.locator(".tml-group")).to_have_text(
+        ["served by this endpoint (2)", "models.dev catalog (3)"]
+    )
+    order = cells.nth(4).locator(".jp-OutputArea-output").first.inner_text().split()[1:]
+    two.get_by_role("checkbox", name=order[0], exact=True).click()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # over the catalog's heading
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == order[2]
+    page.keyboard.press("Space")
+    for model_id in (order[0], order[2]):
+        expect(two.get_by_role("checkbox", name=model_id, exact=True)).to_be_checked()
+    expect(two.get_by_role("checkbox", name=order[1], exact=True)).not_to_be_checked()
+    two.scroll_into_view_if_needed()
+    shot(page, "20a-two-lists")
 
     p = panel(page)
     picker = p.locator(".takopi-model-picker")
@@ -356,7 +392,7 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
     expect(picker.locator(".tml-filters")).to_contain_text("tools")
     search.fill("")
     p.scroll_into_view_if_needed()
-    check_contrast(page, picker)
+    check_contrast(p, picker)
     shot(page, "20-light-1400")
 
     # 900 px wide with the file browser open: the columns stack, nothing scrolls sideways.
@@ -377,7 +413,7 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
     shot(page, "21-light-900")
 
     set_theme(page, "JupyterLab Dark")
-    check_contrast(page, picker)
+    check_contrast(p, picker)
     p.evaluate("el => el.scrollIntoView({block: 'start'})")
     shot(page, "22a-dark-900-stacked")
     picker.scroll_into_view_if_needed()
