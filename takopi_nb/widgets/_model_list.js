@@ -93,6 +93,7 @@ function render({ model, el }) {
   let rows = [];
   let hays = [];
   let byPurpose = {};
+  let idsOf = {}; // purpose -> Set of ids, for the per-keystroke count
   let selected = new Set();
   let unknown = new Set();
 
@@ -170,6 +171,8 @@ function render({ model, el }) {
     byPurpose = {};
     for (const p of purposes) byPurpose[p] = [];
     rows.forEach((r, i) => (byPurpose[r[11] || purposes[0]] || []).push(i));
+    idsOf = {};
+    for (const p of purposes) idsOf[p] = new Set(byPurpose[p].map((i) => rows[i][0]));
   }
 
   function loadValue() {
@@ -287,7 +290,7 @@ function render({ model, el }) {
 
   function drawCount() {
     const all = model.get("value");
-    const inTab = new Set(byPurpose[s.tab].map((i) => rows[i][0]));
+    const inTab = idsOf[s.tab];
     const byHand = all.filter((m) => unknown.has(m)).length; // listed in every tab
     const here = all.filter((m) => inTab.has(m)).length + byHand;
     const total = inTab.size + byHand;
