@@ -376,6 +376,8 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
     p = panel(page)
     picker = p.locator(".takopi-model-picker")
     expect(picker.get_by_role("checkbox", name="gpt-5.2", exact=True)).to_be_checked()
+    expect(picker).to_contain_text("$1.75 / $14")  # prices in the panel are money too
+    assert p.locator("mjx-container").count() == 0
     # Chat and Embeddings: each tab its own filters; a search names the other tab's matches.
     search = picker.get_by_role("searchbox", name="Search models")
     search.fill("embedding")
