@@ -19,7 +19,7 @@ import takopi_nb as tk
 from takopi_nb.catalog import Catalog, ModelInfo
 from takopi_nb.widgets import ModelPicker, ProvidersPanel
 from takopi_nb.widgets._model_index import EMBEDDING, REASONING, TOOLS, list_row
-from takopi_nb.widgets._model_list import SOURCE
+from takopi_nb.widgets._model_list import SOURCE, unpack
 from tests.fakes.http import LoopbackServer, Response
 
 
@@ -66,6 +66,13 @@ def test_every_tab_is_sent_once_with_its_columns(openai_picker: ModelPicker) -> 
     assert "text" in gpt[7] and "→" in gpt[7]
     knowledge, released, *_ = gpt[10].split("|")
     assert "20" + released == picker.info("gpt-5.2").release_date.replace("-", "") and knowledge
+
+
+def test_rows_travel_gzipped(openai_picker: ModelPicker) -> None:
+    state = openai_picker.list.get_state()
+    assert "rows" not in state  # the kernel-side list is not sent as such
+    assert unpack(state["packed"]) == openai_picker.list.rows == openai_picker.rows
+    assert len(state["packed"]) < len(json.dumps(openai_picker.rows)) / 3
 
 
 def test_a_row_is_compact() -> None:

@@ -18,7 +18,6 @@ from ..catalog._search import haystack, search_models
 
 __all__ = [
     "ModelIndex",
-    "encode_rows",
     "index_for",
     "list_row",
     "price_pair",
@@ -193,26 +192,3 @@ def list_row(info: Any, purpose: str, *, subscription: bool = False, group: int 
     while row and row[-1] in ("", 0, None) and len(row) > 1:
         row.pop()
     return row
-
-
-VOCAB_COLUMNS = (2, 7, 9, 11)
-"""Family, modalities, status and purpose: few distinct values, so rows name them by number."""
-
-
-def encode_rows(rows: Sequence[list[Any]]) -> tuple[list[str], list[list[Any]]]:
-    """``(vocab, rows)`` with the :data:`VOCAB_COLUMNS` cells replaced by indexes into vocab
-    (about a fifth less to send for OpenRouter's list; _model_list.js decodes them)."""
-    vocab: list[str] = []
-    numbers: dict[str, int] = {}
-    out = []
-    for row in rows:
-        row = list(row)
-        for column in VOCAB_COLUMNS:
-            if column < len(row):
-                text = row[column]
-                if text not in numbers:
-                    numbers[text] = len(vocab)
-                    vocab.append(text)
-                row[column] = numbers[text]
-        out.append(row)
-    return vocab, out

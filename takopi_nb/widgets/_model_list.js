@@ -12,12 +12,19 @@ const ROW_H = 28;
 const VIEW_ROWS = 12;
 const OVERSCAN = 6;
 const F = { tools: 1, reasoning: 2, image: 4, structured: 8, attachments: 16, embedding: 32, open: 64 };
-const VOCAB = [2, 7, 9, 11]; // cells sent as numbers into the `vocab` list
 const TAB_LABEL = { chat: "Chat", embedding: "Embeddings" };
 const FILTERS = {
   chat: [["tools", "tools"], ["reasoning", "reasoning"], ["image", "image input"], ["hideDeprecated", "hide deprecated"]],
   embedding: [["hideDeprecated", "hide deprecated"]],
 };
+
+// The rows come gzipped (JSON, base64): a fifth of the bytes for a long list.
+async function unpack(packed) {
+  if (!packed) return [];
+  const bytes = Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return JSON.parse(await new Response(stream).text());
+}
 
 function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -164,9 +171,8 @@ function render({ model, el }) {
     setValue(selected.has(id) ? current.filter((m) => m !== id) : [...current, id]);
   }
 
-  function loadRows() {
-    const vocab = model.get("vocab");
-    rows = model.get("rows").map((r) => r.map((c, i) => (VOCAB.includes(i) && typeof c === "number" ? vocab[c] : c)));
+  function loadRows(unpacked) {
+    rows = unpacked;
     hays = rows.map(haystack);
     byPurpose = {};
     for (const p of purposes) byPurpose[p] = [];
@@ -515,28 +521,34 @@ function render({ model, el }) {
     drawChips();
     drawDetails();
   };
+  let loading = 0;
   const onRows = () => {
-    drawn.forEach((node) => node.remove());
-    drawn = new Map();
-    loadRows();
-    onValue();
+    const mine = ++loading;
+    unpack(model.get("packed")).then((unpacked) => {
+      if (mine !== loading) return; // a newer list arrived meanwhile
+      drawn.forEach((node) => node.remove());
+      drawn = new Map();
+      loadRows(unpacked);
+      onValue();
+    });
   };
   model.on("change:value", onValue);
   model.on("change:unknown", onValue);
-  model.on("change:rows", onRows);
+  model.on("change:packed", onRows);
   model.on("change:groups", onRows);
   if (purposes.length < 2) tablist.hidden = true;
-  loadRows();
+  loadRows([]);
   loadValue();
   switchTab(s.tab);
   drawChips();
+  onRows();
   // For the benchmark and the browser tests: how many keystrokes were filtered here.
   el.dataset.keystrokes = "0";
   searchBox.addEventListener("input", () => (el.dataset.keystrokes = String(typing)));
   return () => {
     model.off("change:value", onValue);
     model.off("change:unknown", onValue);
-    model.off("change:rows", onRows);
+    model.off("change:packed", onRows);
     model.off("change:groups", onRows);
   };
 }

@@ -22,14 +22,7 @@ from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
 from ._html import PANEL_CSS, esc, muted
 from ._live import stale_note
-from ._model_index import (
-    VOCAB_COLUMNS,
-    ModelIndex,
-    codex_plan_index,
-    encode_rows,
-    index_for,
-    list_row,
-)
+from ._model_index import ModelIndex, codex_plan_index, index_for, list_row
 from ._model_list import ModelList
 
 __all__ = ["ModelPicker"]
@@ -207,11 +200,8 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 for purpose in self.purposes
                 for info in self.index(purpose).models
             ]
-            vocab, encoded = encode_rows(rows)
-            if self.list.rows != encoded or self.list.vocab != vocab:
-                with self.list.hold_sync():
-                    self.list.vocab = vocab
-                    self.list.rows = encoded
+            if self.list.rows != rows:
+                self.list.rows = rows
             self._show_unknown()
 
     def _show_unknown(self) -> None:
@@ -226,12 +216,8 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
     @property
     def rows(self) -> list[list[Any]]:
-        """The rows as :func:`list_row` made them (decoded from what the browser gets)."""
-        vocab = self.list.vocab
-        return [
-            [vocab[c] if i in VOCAB_COLUMNS else c for i, c in enumerate(row)]
-            for row in self.list.rows
-        ]
+        """The rows as :func:`list_row` made them."""
+        return list(self.list.rows)
 
     # -- reactions --------------------------------------------------------------------------
 

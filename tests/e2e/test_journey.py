@@ -292,13 +292,12 @@ SIDEWAYS = """
 
 # A list with two sources, as a provider whose endpoint serves its own models will have.
 TWO_LISTS = """\
-from takopi_nb.widgets._model_index import encode_rows, index_for, list_row
+from takopi_nb.widgets._model_index import index_for, list_row
 from takopi_nb.widgets._model_list import ModelList
 chat = index_for(tk.get_catalog(), "openai", "chat").models
 rows = [list_row(m, "chat", group=0) for m in chat[:2]]
 rows += [list_row(m, "chat", group=1) for m in chat[2:5]]
-vocab, rows = encode_rows(rows)
-two = ModelList(rows=rows, vocab=vocab, groups=["served by this endpoint", "models.dev catalog"])
+two = ModelList(rows=rows, groups=["served by this endpoint", "models.dev catalog"])
 two.add_class("two-lists")
 print("ORDER", " ".join(m.id for m in chat[:5]))
 two
