@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     import httpx
 
     from .catalog import ModelInfo
-    from .wire import AsyncChatStream, ChatBatch, ChatResult, ChatStream, EmbeddingResult
+    from .wire import (
+        AsyncChatStream,
+        ChatBatch,
+        ChatResult,
+        ChatStream,
+        EmbeddingResult,
+        ToolRun,
+    )
 
 __all__ = ["Purpose", "ResolvedModel", "resolve", "resolve_in"]
 
@@ -126,6 +133,31 @@ class ResolvedModel:
         from . import wire
 
         return wire.chat(self, prompt_or_messages, system=system, stream=stream, **params)
+
+    def run_tools(
+        self,
+        prompt_or_messages: str | Sequence[dict[str, Any]],
+        tools: Sequence[Any],
+        *,
+        max_steps: int = 5,
+        system: str | None = None,
+        show: Any = True,
+        **params: Any,
+    ) -> ToolRun:
+        """A small tool loop: chat with ``tools`` (Python functions), run the calls the
+        model asks for, send the results back, until it answers in text. Each step is
+        printed (``show=False`` hides it, a callable receives each ToolStep)."""
+        from . import wire
+
+        return wire.run_tools(
+            self,
+            prompt_or_messages,
+            tools,
+            max_steps=max_steps,
+            system=system,
+            show=show,
+            **params,
+        )
 
     def embed(self, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
         """Embedding vectors for ``texts`` (``.usage``, ``.cost``); long lists go in
