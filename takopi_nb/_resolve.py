@@ -208,6 +208,51 @@ class ResolvedModel:
 
         return await wire.aembed(self, texts, **params)
 
+    # -- framework hand-offs (each imports its framework only when called) -----------------
+
+    def langchain(self, **kwargs: Any) -> Any:
+        """A LangChain chat model (``ChatOpenAI`` or ``ChatAnthropic``) for this ref."""
+        from . import frameworks
+
+        return frameworks.langchain_chat(self, **kwargs)
+
+    def langchain_embeddings(self, **kwargs: Any) -> Any:
+        """LangChain ``OpenAIEmbeddings`` for this embedding model."""
+        from . import frameworks
+
+        return frameworks.langchain_embeddings(self, **kwargs)
+
+    def pydantic_ai(self) -> Any:
+        """A pydantic-ai model: ``Agent(m.pydantic_ai(), tools=[...])``."""
+        from . import frameworks
+
+        return frameworks.pydantic_ai_model(self)
+
+    def agents_model(self) -> Any:
+        """An OpenAI Agents SDK model: ``Agent(name=..., model=m.agents_model())``."""
+        from . import frameworks
+
+        return frameworks.agents_model(self)
+
+    def dspy(self, **kwargs: Any) -> Any:
+        """A ``dspy.LM``: ``dspy.configure(lm=m.dspy())``."""
+        from . import frameworks
+
+        return frameworks.dspy_lm(self, **kwargs)
+
+    def llm(self) -> Any:
+        """A model object for the ``llm`` package: ``m.llm().prompt("Hi").text()``."""
+        from . import frameworks
+
+        return frameworks.llm_model(self)
+
+    def litellm_kwargs(self) -> dict[str, Any]:
+        """``litellm.completion(**m.litellm_kwargs(), messages=[...])``."""
+        from . import frameworks
+
+        result: dict[str, Any] = frameworks.litellm_kwargs(self)
+        return result
+
 
 def missing_key_error(record: ProviderRecord, env_names: Iterable[str]) -> MissingCredentialsError:
     if record.type_info.auth == "oauth":
