@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import table
+from harness import table, verdict
 
 KEY = "sk-bench-not-a-real-key-0123456789"
 SEQUENTIAL = 300
@@ -207,11 +207,13 @@ def sequential_rows(cfg: Any) -> list[list[str]]:
     fresh_conns = server.connections
     sdk.close()
     server.stop()
+    per_call = "m.chat() per call (loopback, keep-alive)"
+    conns = f"TCP connections for {SEQUENTIAL + 1} sequential m.chat()"
     return [
-        ["m.chat() per call (loopback, keep-alive)", f"{ours_ms:.2f} ms",
-         f"reused openai.OpenAI {sdk_ms:.2f} ms", f"{ours_ms / sdk_ms:.2f}× (target ≤ 1.2×)"],
-        [f"TCP connections for {SEQUENTIAL + 1} sequential m.chat()", str(ours_conns),
-         f"reused openai.OpenAI: {sdk_conns}", "target 1"],
+        [per_call, f"{ours_ms:.2f} ms", f"reused openai.OpenAI {sdk_ms:.2f} ms",
+         f"{ours_ms / sdk_ms:.2f}× " + verdict(per_call, "target ≤ 1.2×", ours_ms <= 1.2 * sdk_ms)],
+        [conns, str(ours_conns), f"reused openai.OpenAI: {sdk_conns}",
+         verdict(conns, "target 1", ours_conns == 1)],
         ["new httpx.Client per call (the old chat())", f"{fresh_ms:.2f} ms",
          f"{fresh_conns} connections for 101 calls", "for contrast"],
     ]  # fmt: skip
@@ -270,10 +272,10 @@ def batch_rows(cfg: Any) -> list[list[str]]:
     _raw_threads(server.base_url, prompts)
     raw = time.perf_counter() - t0
     server.stop()
+    figure = f"chat_many {BATCH} prompts, concurrency {CONCURRENCY}, 100 ms server"
     return [
-        [f"chat_many {BATCH} prompts, concurrency {CONCURRENCY}, 100 ms server",
-         f"{ours:.2f} s ({conns} connections)", f"ideal {ideal:.2f} s",
-         f"{ours / ideal:.2f}× (target ≤ 1.15×)"],
+        [figure, f"{ours:.2f} s ({conns} connections)", f"ideal {ideal:.2f} s",
+         f"{ours / ideal:.2f}× " + verdict(figure, "target ≤ 1.15×", ours <= 1.15 * ideal)],
         ["same with asyncio.gather over AsyncOpenAI + semaphore", f"{ours:.2f} s",
          f"{gathered:.2f} s", f"{ours / gathered:.2f}×"],
         ["same with 16 threads over one raw httpx.Client", f"{ours:.2f} s",
@@ -312,16 +314,17 @@ def memory_rows(cfg: Any) -> list[list[str]]:
     baseline = _dict_growth(distinct)
     assert server.requests == sent, "a cached call reached the server"
     server.stop()
+    figure = f"memory growth over {CACHED_CALLS:,} cached calls"
     return [
-        [f"memory growth over {CACHED_CALLS:,} cached calls", f"{growth / 1024:.1f} KiB",
+        [figure, f"{growth / 1024:.1f} KiB",
          f"{CACHED_CALLS:,} answers kept in a dict: {baseline / 1024:.0f} KiB",
-         "target: flat; no request sent (asserted)"],
+         verdict(figure, "target ≤ 64 KiB (flat; none sent)", growth <= 64 * 1024)],
         ["cached m.chat() per call", f"{per_hit_us:.0f} µs", "one disk read + JSON parse",
          ""],
     ]  # fmt: skip
 
 
-def main() -> list[list[str]]:
+def main(argv: object = ()) -> list[list[str]]:
     from takopi_nb import demo
 
     cfg = demo.sandbox()

@@ -14,9 +14,9 @@ returned marked ``interrupted``.
 from __future__ import annotations
 
 import dataclasses
+import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
 from ._http import RetryPolicy, default_retry
@@ -78,6 +78,14 @@ class Limiter:
             self._stopped = True
             self._cond.notify_all()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+
+class _Stopped(Exception):
+    """Raised in a worker waiting to retry when the batch was interrupted meanwhile."""
+
 
 @dataclasses.dataclass
 class BatchRun(Generic[T]):
@@ -119,36 +127,64 @@ def run_batch(
             if status == 429:
                 limiter.throttled(epoch)
 
+        def sleep(seconds: float) -> None:
+            base.sleep(seconds)
+            if limiter.stopped:  # interrupted while waiting: do not send the retry
+                raise _Stopped
+
         ok = False
         try:
-            value = task(items[index], dataclasses.replace(base, on_retry=on_retry))
+            value = task(items[index], dataclasses.replace(base, on_retry=on_retry, sleep=sleep))
             ok = True
             return value
+        except _Stopped:
+            return NOT_RUN
         except Exception as exc:  # kept in place of the item
             return exc
         finally:
             limiter.release(ok)
 
+    # Workers take the next index and report (index, outcome) on a queue: the caller's
+    # thread pays O(1) per finished item, and daemon threads never hold up the exit.
+    finished: queue.Queue[tuple[int, Any]] = queue.Queue()
+    next_index = iter(range(total))
+    take = threading.Lock()
+
+    def worker() -> None:
+        while not limiter.stopped:
+            with take:
+                index = next(next_index, None)
+            if index is None:
+                return
+            finished.put((index, work(index)))
+
+    threads = [
+        threading.Thread(target=worker, name=f"takopi-batch-{n}", daemon=True)
+        for n in range(limiter.ceiling)
+    ]
     interrupted = False
-    executor = ThreadPoolExecutor(max_workers=limiter.ceiling, thread_name_prefix="takopi-batch")
-    futures: dict[Future[Any], int] = {}
+    received = 0
     try:
-        futures = {executor.submit(work, i): i for i in range(total)}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in finished:
-                value = future.result()
-                outcomes[futures[future]] = value
-                bar.update(value)
+        for thread in threads:
+            thread.start()
+        while received < total:
+            try:
+                index, value = finished.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            received += 1
+            outcomes[index] = value
+            bar.update(value)
     except KeyboardInterrupt:
+        # Calls already on the wire finish in the background, unread; nothing new is sent.
         interrupted = True
         limiter.stop()
-        for future, index in futures.items():
-            if future.done() and not future.cancelled() and outcomes[index] is NOT_RUN:
-                outcomes[index] = future.result()
+        while True:
+            try:
+                index, value = finished.get_nowait()
+            except queue.Empty:
+                break
+            outcomes[index] = value
     finally:
-        # After an interrupt, calls already on the wire finish in the background, unread.
-        executor.shutdown(wait=not interrupted, cancel_futures=True)
         bar.close(interrupted=interrupted)
     return BatchRun(outcomes, interrupted, limiter.lowest)

@@ -106,6 +106,29 @@ def _until_complete(chunks: Iterator[str], state: StreamState, ctx: CallContext)
         raise error_for_transport(ctx, "broken", "the event stream ended early")
 
 
+def _post(
+    endpoint: Endpoint,
+    credentials: Credentials,
+    spec: ChatRequest,
+    ctx: CallContext,
+    policy: RetryPolicy,
+    timeout: httpx.Timeout,
+) -> httpx.Response:
+    """``spec`` sent over the provider's pooled client, with retries; the body is unread."""
+    return send(
+        pooled_client(endpoint, credentials),
+        "POST",
+        spec.path,
+        ctx=ctx,
+        json=spec.body,
+        params=spec.query,
+        headers=spec.headers,
+        policy=policy,
+        origin=endpoint.origin,
+        timeout=timeout,
+    )
+
+
 def _finish(endpoint: Endpoint, result: ChatResult, key: str | None) -> ChatResult:
     """Price a complete answer, book it in the ledger and, when asked, cache it."""
     result.cost = usage_cost(result.usage, endpoint.catalog_info)
@@ -250,19 +273,7 @@ def chat(
         if hit is not None:
             return _as_stream(hit) if stream else hit
     ctx = call_context(endpoint, "chat request", spec.path)
-    client = pooled_client(endpoint, endpoint.credentials(protocol))
-    response = send(
-        client,
-        "POST",
-        spec.path,
-        ctx=ctx,
-        json=spec.body,
-        params=spec.query,
-        headers=spec.headers,
-        policy=policy,
-        origin=endpoint.origin,
-        timeout=timeout,
-    )
+    response = _post(endpoint, endpoint.credentials(protocol), spec, ctx, policy, timeout)
 
     if not spec.sse or not _is_event_stream(response):
         try:
@@ -332,17 +343,7 @@ def _embed_batch(
             usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else None
             return doc["vectors"], usage, str(doc.get("model") or endpoint.model_id), True
     ctx = call_context(endpoint, "embeddings request", "embeddings")
-    client = pooled_client(endpoint, credentials)
-    response = send(
-        client,
-        "POST",
-        spec.path,
-        ctx=ctx,
-        json=spec.body,
-        policy=policy,
-        origin=endpoint.origin,
-        timeout=timeout,
-    )
+    response = _post(endpoint, credentials, spec, ctx, policy, timeout)
     try:
         doc = _json_body(response, ctx)
     finally:

@@ -324,3 +324,39 @@ def test_cache_never_holds_the_key_errors_or_broken_streams(fake: FakeProvider) 
     assert len(response_cache()) == 1
     assert response_cache().directory.is_dir()
     assert places_with_secret(fake.key, dirs=[response_cache().directory]) == []
+
+
+def test_limiter_halves_once_per_round_and_climbs_back() -> None:
+    from takopi_nb.wire._batch import Limiter
+
+    limiter = Limiter(16)
+    rounds = [limiter.acquire() for _ in range(3)]  # three requests in flight together
+    for epoch in rounds:
+        assert epoch is not None
+        limiter.throttled(epoch)  # all three were told 429: one cut, not three
+    assert limiter.limit == 8
+    later = limiter.acquire()
+    assert later is not None
+    limiter.throttled(later)  # a request sent after the cut: cut again
+    assert limiter.limit == 4 and limiter.lowest == 4
+    for _ in range(4):
+        limiter.release(ok=True)
+    assert limiter.limit == 5  # four successes in a row at limit 4: one more place
+    limiter.stop()
+    assert limiter.acquire() is None and limiter.stopped
+
+
+def test_the_pool_closes_its_clients_and_builds_new_ones_after(fake: FakeProvider) -> None:
+    from takopi_nb.wire._pool import pool
+
+    add(fake, "gpt-4o-mini")
+    m = tk.resolve("p/gpt-4o-mini")
+    m.chat("one")
+    clients = list(pool._slots.values())
+    assert len(clients) == 1 and not clients[0].client.is_closed
+    assert pool._registered  # closed by atexit at interpreter exit
+    assert fake.key not in repr(pool) + repr(clients[0].client) + repr(clients[0])
+    pool.close()  # what exit does
+    assert clients[0].client.is_closed and len(pool) == 0
+    m.chat("two")
+    assert fake.connections == 2
