@@ -6,6 +6,7 @@ refreshed through takopi_nb; and no key in any framework object's repr, output o
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import sys
@@ -37,10 +38,14 @@ KEY = "sk-frameworks-0123456789SECRETKEY"
 
 
 @pytest.fixture(autouse=True)
-def quiet_frameworks(monkeypatch: pytest.MonkeyPatch) -> None:
+def quiet_frameworks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # litellm fetches its price list from GitHub at import unless told to use its own copy.
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    yield
+    # Collect the frameworks' unclosed clients here, under this module's warning filter,
+    # not in whichever test of another module runs next.
+    gc.collect()
 
 
 @pytest.fixture
