@@ -22,6 +22,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# LiteLLM's proxy for the conformance tests (tests/test_litellm_conformance.py): a real
+# third-party server. Its own venv: it is ~750 MB and pins its own SDK versions.
+LITELLM_VENV ?= .venv-litellm
+LITELLM_SPEC ?= litellm[proxy]==1.108.7
+$(LITELLM_VENV)/.installed:
+	test -x $(LITELLM_VENV)/bin/python || python3 -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet '$(LITELLM_SPEC)'
+	touch $@
+
+conformance-deps: $(LITELLM_VENV)/.installed
+
 # Browser and keyring for the end-to-end and Secret Service tests (Debian/Ubuntu, as root).
 system-deps:
 	@missing=""; \
@@ -54,13 +65,13 @@ lab-notebooks:
 lab: setup lab-notebooks
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_DIR)/quickstart.ipynb
 
-test: setup system-deps
+test: setup system-deps conformance-deps
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
 	$(VENV)/bin/ruff format --check takopi_nb tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	TAKOPI_NB_LITELLM=$(abspath $(LITELLM_VENV))/bin/litellm TAKOPI_NB_REQUIRE_LITELLM=1 $(VENV)/bin/pytest
 
 bench: setup
 	$(PY) benchmarks/run.py
 
-.PHONY: help setup system-deps lab-notebooks lab test bench
+.PHONY: help setup conformance-deps system-deps lab-notebooks lab test bench

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._config import Provider, TakopiConfig, get_config
+    from ._credential_import import FoundCredential, find_credentials, import_credential
+    from ._endpoint_models import EndpointModel, EndpointModels
     from ._provider_types import PROVIDER_TYPES, ProviderType
     from ._refs import ModelRef, format_ref, parse_ref
     from ._resolve import ResolvedModel, resolve
@@ -54,6 +56,9 @@ __all__ = [
     "ConfigError",
     "ConfigWarning",
     "EmbeddingsNotSupportedError",
+    "EndpointModel",
+    "EndpointModels",
+    "FoundCredential",
     "MissingCredentialsError",
     "MissingDependencyError",
     "ModelInfo",
@@ -71,9 +76,11 @@ __all__ = [
     "TakopiConfig",
     "TakopiError",
     "clear_cache",
+    "find_credentials",
     "format_ref",
     "get_catalog",
     "get_config",
+    "import_credential",
     "load_ipython_extension",
     "panel",
     "parse_ref",
@@ -91,6 +98,11 @@ _LAZY = {
     "Catalog": "catalog",
     "ModelInfo": "catalog",
     "get_catalog": "catalog",
+    "EndpointModel": "_endpoint_models",
+    "EndpointModels": "_endpoint_models",
+    "FoundCredential": "_credential_import",
+    "find_credentials": "_credential_import",
+    "import_credential": "_credential_import",
     "Provider": "_config",
     "TakopiConfig": "_config",
     "get_config": "_config",
@@ -129,6 +141,7 @@ def _reset_for_tests() -> None:
     for module in (
         "_config",
         "_runtime",
+        "_endpoint_models",
         "catalog",
         "codex",
         "wire",

@@ -40,6 +40,7 @@ from ._storage import ConfigStore, Mutation
 from ._validation import check_base_url, check_provider_id
 
 if TYPE_CHECKING:
+    from ._endpoint_models import EndpointModels
     from .codex import CodexAccount, DeviceCodeFlow
     from .wire import ConnectionResult
 
@@ -224,6 +225,33 @@ class Provider(HasTraits):
         logout(self._config.runtime, self.record)
         self._config._credentials_changed(self)
 
+    def login_from_codex_cli(
+        self, path: str | Path | None = None, *, dry_run: bool = False
+    ) -> CodexAccount:
+        """Reuse the Codex CLI's ChatGPT sign-in (``$CODEX_HOME/auth.json``, default ``~/.codex``).
+
+        Returns the account (email, plan, account id; never a token). With
+        ``dry_run=True`` nothing is imported: see whose sign-in it is first.
+
+        The file is **shared**, not copied: refresh tokens are single use, so
+        before refreshing, tokens the CLI rotated are taken from the file, and
+        tokens refreshed here are written back to it atomically. The Codex CLI
+        re-reads the file before it refreshes, so both keep working.
+        """
+        self._require_oauth("importing a Codex CLI sign-in")
+        from .codex._cli_auth import import_cli_sign_in, read_cli_sign_in
+
+        sign_in = read_cli_sign_in(path)
+        if dry_run:
+            return sign_in.account
+        runtime = self._config.runtime
+        account = import_cli_sign_in(runtime.secrets, runtime.codex_issuer, self.id, sign_in)
+        from .codex._backend import forget_models
+
+        forget_models(self.id)
+        self._config._credentials_changed(self)
+        return account
+
     @property
     def account(self) -> CodexAccount | None:
         """For a signed-in codex provider: email, plan and account id (never a token)."""
@@ -232,6 +260,24 @@ class Provider(HasTraits):
         from .codex import account
 
         return account(self._config.runtime, self.record)
+
+    def endpoint_models(self, refresh: bool = False, *, timeout: float = 15.0) -> EndpointModels:
+        """The models this provider's endpoint serves (``GET {base}/models``), catalog metadata merged.
+
+        Works for every type: OpenAI-compatible servers and proxies, Anthropic (all
+        pages), OpenRouter, and the Codex backend of a signed-in ChatGPT account.
+        Each entry has the id as the endpoint serves it, a name, the matched
+        catalog ``info`` (also found through a vendor prefix such as ``openai/`` or
+        an Ollama ``:tag``; None = not in catalog) and a context window. Kept for
+        two minutes per provider; ``refresh=True`` asks again. Raises a
+        :class:`~takopi_nb.TakopiError` saying what failed (key, address, an answer
+        that is not JSON); nothing here ever shows the key.
+        """
+        from ._endpoint_models import fetch_endpoint_models
+
+        return fetch_endpoint_models(
+            self._config.runtime, self.record, refresh=refresh, timeout=timeout
+        )
 
     def test_connection(self) -> ConnectionResult:
         """Try the provider with the stored credential; the result says in plain words what happened."""
@@ -371,6 +417,7 @@ class TakopiConfig(Configurable):
 
     def _credentials_changed(self, provider: Provider) -> None:
         """Tell observers (the panel) that a provider's credential changed."""
+        _forget_listing(provider.id)
         with self._lock:
             self._sync(self.runtime.snapshot())
         self._credential_version = getattr(self, "_credential_version", 0) + 1
@@ -584,6 +631,15 @@ class TakopiConfig(Configurable):
     def secret_notice(self) -> str | None:
         """Says where keys are kept when it is not an OS keyring (for the UI), else None."""
         return self.runtime.secrets.notice
+
+
+def _forget_listing(provider_id: str) -> None:
+    """A new key may list other models: drop the cached list (if that module was ever used)."""
+    import sys
+
+    module = sys.modules.get(f"{__package__}._endpoint_models")
+    if module is not None:
+        module.forget_endpoint_models(provider_id)
 
 
 def free_provider_id(base: str, taken: Any) -> str:

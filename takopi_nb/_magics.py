@@ -37,6 +37,7 @@ COMMANDS = (
     "logout",
     "catalog",
     "usage",
+    "import",
     "help",
 )
 DEFAULT_LIMIT = 25
@@ -95,6 +96,11 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument("--deprecated", action="store_true", help="include deprecated models")
     @argument("--limit", type=int, default=DEFAULT_LIMIT, help="show at most N rows")
     @argument("--all", action="store_true", help="show every match")
+    @argument(
+        "--live",
+        action="store_true",
+        help="ask the provider's endpoint what it serves (GET /models) and show that first",
+    )
     def _models_args() -> None:
         """Search the catalog models of a provider or a provider type (✓ marks selected ones)."""
 
@@ -119,8 +125,17 @@ def parsers() -> dict[str, Callable[..., None]]:
         action="store_true",
         help="in a terminal: print the code and return; the sign-in goes on in the background",
     )
+    @argument(
+        "--from-codex-cli",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="reuse the Codex CLI's sign-in (default $CODEX_HOME/auth.json or ~/.codex/auth.json)",
+    )
+    @argument("--yes", action="store_true", help="with --from-codex-cli: import without asking")
     def _login_args() -> None:
-        """Sign in with ChatGPT (device code) for a codex provider."""
+        """Sign in with ChatGPT (device code) for a codex provider, or reuse the Codex CLI's."""
 
     @magic_arguments("takopi logout")
     @argument("provider", help="a codex provider id")
@@ -135,6 +150,13 @@ def parsers() -> dict[str, Callable[..., None]]:
     @magic_arguments("takopi usage")
     def _usage_args() -> None:
         """This session's calls per model: calls, cache hits, tokens and cost in USD."""
+
+    @magic_arguments("takopi import")
+    @argument("numbers", nargs="*", type=int, help="numbers from the list to import")
+    @argument("--into", default=None, help="give the key to this existing provider (one number)")
+    @argument("--all", action="store_true", help="import everything importable, as new providers")
+    def _import_args() -> None:
+        """List keys found in env vars, llm and opencode (never a value); import chosen ones."""
 
     @magic_arguments("takopi help")
     def _help_args() -> None:
@@ -157,6 +179,7 @@ def parsers() -> dict[str, Callable[..., None]]:
         "logout": _logout_args,
         "catalog": _catalog_args,
         "usage": _usage_args,
+        "import": _import_args,
         "help": _help_args,
         CELL: _cell_args,
     }
@@ -343,6 +366,13 @@ class TakopiMagics(Magics):
             image_input=args.image,
             hide_deprecated=not args.deprecated,
         )
+        if args.live:
+            if provider is None:
+                raise UsageError(
+                    f"--live asks a provider's endpoint: give a provider id, not the type "
+                    f"{provider_type!r} (%takopi list shows the ids)."
+                )
+            return self._models_live(provider, purpose, matches, args)
         shown = matches if args.all else matches[: args.limit]
         own = list(provider.models) if provider is not None else []
         selected = set(own)
@@ -448,6 +478,72 @@ class TakopiMagics(Magics):
             wrap=["your providers"],
         )
 
+    def _models_live(self, provider: Any, purpose: str, matches: list[Any], args: Any) -> Any:
+        """``%takopi models P --live``: what the endpoint serves, merged with the catalog."""
+        from ._endpoint_models import GROUP_TITLES, picker_rows
+        from ._tables import Table
+        from .catalog import get_catalog
+        from .catalog._display import format_tokens
+        from .widgets._model_index import price_pair
+
+        listing = provider.endpoint_models(refresh=True)
+        words = " ".join(args.query).lower().split()
+        wanted = {
+            "tool_call": args.tools,
+            "reasoning": args.reasoning,
+            "image_input": args.image,
+        }
+
+        def fits(model: Any) -> bool:
+            text = f"{model.id} {model.name}".lower()
+            if not all(w in text for w in words):
+                return False
+            info = model.info
+            return all(getattr(info, flag, False) for flag, on in wanted.items() if on)
+
+        served = [m for m in listing if fits(m)]
+        overridden = bool(provider.base_url)
+        extra = [m for m in provider.models if all(w in m.lower() for w in words)]
+        rows = picker_rows(
+            matches, served, provider.models, overridden=overridden, purpose=purpose, extra=extra
+        )
+        shown = rows if args.all else rows[: max(args.limit, len(served))]
+        table_rows = [
+            [
+                "✓" if row.selected else "",
+                row.id,
+                row.name if row.name != row.id else "",
+                format_tokens(row.context_window),
+                price_pair(row.info) if row.info is not None else "",
+                "; ".join(
+                    part
+                    for part in (
+                        GROUP_TITLES[row.group].lower()
+                        if row.group != "catalog"
+                        else ("catalog only" if overridden else "catalog"),
+                        row.note,
+                    )
+                    if part
+                ),
+            ]
+            for row in shown
+        ]
+        notes = []
+        if len(shown) < len(rows):
+            notes.append(
+                f"{len(rows) - len(shown)} more — refine the query, or use --limit N / --all."
+            )
+        notes.append(f"Select with: %takopi select {provider.id} MODEL...")
+        return Table(
+            ["sel", "id", "name", "context", "$ in / out per 1M", "where"],
+            table_rows,
+            title=(
+                f"{provider.id} ({provider.type_info.label}): {len(listing)} models served by "
+                f"{listing.url} · catalog: {get_catalog().describe()}"
+            ),
+            notes=notes,
+        )
+
     def _cmd_select(self, args: Any) -> None:
         provider = self._config().get(args.provider)
         current = list(provider.models)
@@ -510,6 +606,8 @@ class TakopiMagics(Magics):
 
     def _cmd_login(self, args: Any) -> Any:
         provider = self._config().get(args.provider)
+        if args.from_codex_cli is not None:
+            return self._login_from_codex_cli(provider, args.from_codex_cli or None, args.yes)
         flow = provider.login()
         self.flows.append(flow)
         if self._rich():
@@ -518,6 +616,30 @@ class TakopiMagics(Magics):
             self._display(DeviceCodeView(flow))
             return None
         return self._login_in_terminal(flow, wait=not args.no_wait)
+
+    def _login_from_codex_cli(self, provider: Any, path: str | None, yes: bool) -> None:
+        """Show whose sign-in the CLI file holds, ask, then share it with ``provider``."""
+        from .codex._cli_auth import default_cli_auth_path
+
+        account = provider.login_from_codex_cli(path, dry_run=True)
+        where = path or str(default_cli_auth_path())
+        print(f"Codex CLI sign-in in {where}: {account}.")
+        if not yes:
+            try:
+                answer = input(f"Use it for provider '{provider.id}'? [y/N] ")
+            except (EOFError, OSError, NotImplementedError) as exc:
+                raise UsageError(
+                    "Cannot ask for confirmation here: run again with --yes to import it."
+                ) from exc
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was imported.")
+                return
+        account = provider.login_from_codex_cli(path)
+        print(
+            f"Provider '{provider.id}' now uses the ChatGPT sign-in of {account}. The sign-in is "
+            f"shared with the Codex CLI: tokens refreshed here are written back to {where}, so "
+            "both keep working."
+        )
 
     def _login_in_terminal(self, flow: Any, *, wait: bool) -> None:
         while flow.state == "requesting":
@@ -557,6 +679,67 @@ class TakopiMagics(Magics):
         table = self._types_table(catalog)
         table.notes[:0] = notes
         return table
+
+    def _cmd_import(self, args: Any) -> Any:
+        from ._credential_import import find_credentials, import_credential
+        from ._tables import Table
+
+        config = self._config()
+        found = find_credentials()
+        if args.all or args.numbers:
+            chosen = (
+                [f for f in found if f.importable]
+                if args.all
+                else [found[n - 1] for n in self._import_numbers(args, len(found))]
+            )
+            if args.into and len(chosen) != 1:
+                raise UsageError("--into takes exactly one number: %takopi import N --into ID.")
+            for item in chosen:
+                _, said = import_credential(item, into=args.into, config=config)
+                print(said)
+            if not chosen:
+                print("Nothing to import.")
+            return None
+        rows = []
+        for number, item in enumerate(found, 1):
+            users = [
+                p.id
+                for p in config.providers
+                if item.source == "env" and p.credential_source == f"env:{item.name}"
+            ]
+            if not item.importable:
+                fate = f"cannot import: {item.note or 'no provider type for it'}"
+            elif users:
+                fate = (
+                    f"already used by {', '.join(users)} (importing keeps it without the env var)"
+                )
+            else:
+                fate = ""
+            rows.append([number, item.where, item.provider_type or "—", item.what, fate])
+        notes = [
+            "Values are never shown. Import with %takopi import N [N...] (new providers) or "
+            "%takopi import N --into PROVIDER (the key of an existing provider).",
+            "An opencode ChatGPT sign-in is taken over: opencode will need to sign in again.",
+        ]
+        if not rows:
+            notes.insert(0, "No credentials found in environment variables, llm or opencode.")
+        return Table(
+            ["#", "found in", "type", "what", "note"],
+            rows,
+            title="Credentials found on this machine",
+            notes=notes,
+            numeric=["#"],
+        )
+
+    @staticmethod
+    def _import_numbers(args: Any, count: int) -> list[int]:
+        bad = [n for n in args.numbers if not 1 <= n <= count]
+        if bad:
+            raise UsageError(
+                f"No credential number {bad[0]}: %takopi import lists {count} "
+                f"(numbers 1 to {count})."
+            )
+        return list(dict.fromkeys(args.numbers))
 
     # -- %%takopi ---------------------------------------------------------------------------
 

@@ -68,7 +68,14 @@ def test_all_met_passes_the_check(
 
 
 @pytest.mark.parametrize(
-    "suite", ["bench_core.py", "bench_catalog.py", "bench_panel.py", "bench_picker.py"]
+    "suite",
+    [
+        "bench_core.py",
+        "bench_catalog.py",
+        "bench_panel.py",
+        "bench_picker.py",
+        "bench_endpoints.py",
+    ],
 )
 def test_no_suite_prints_a_target_without_comparing_it(suite: str) -> None:
     """Every target column goes through verdict(): no fixed "ok", "(info)" or "asserted"."""

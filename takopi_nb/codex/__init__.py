@@ -61,7 +61,10 @@ def start_login(runtime: RuntimeLike, record: RecordLike) -> DeviceCodeFlow:
 
 
 def logout(runtime: RuntimeLike, record: RecordLike) -> None:
-    """Sign out: revoke the refresh token (best effort) and delete the stored tokens."""
+    """Sign out: revoke the refresh token (best effort) and delete the stored tokens.
+
+    A sign-in shared with the Codex CLI is not revoked: the CLI keeps it.
+    """
     from ._backend import forget_models
     from ._refresh import forget, refresh_lock, revoke_refresh_token
 
@@ -70,7 +73,8 @@ def logout(runtime: RuntimeLike, record: RecordLike) -> None:
             tokens = load_tokens(runtime.secrets, record.id)
         except Exception:  # an unreadable entry is still deleted below
             tokens = None
-        if tokens is not None:
+        # A sign-in shared with the Codex CLI is only let go of: revoking it would end the CLI's.
+        if tokens is not None and not tokens.linked_file:
             revoke_refresh_token(runtime.codex_issuer, tokens.refresh_token)
         delete_tokens(runtime.secrets, record.id)
     forget(record.id)

@@ -149,6 +149,10 @@ def ensure_fresh(
         tokens = load_tokens(secrets, provider_id)
         if tokens is None:
             raise not_signed_in(provider_id)
+        if tokens.linked_file:
+            from ._cli_auth import sync_from_cli
+
+            tokens = sync_from_cli(secrets, provider_id, tokens)
         if usable(tokens):
             log.debug("Provider %r: took tokens another process refreshed", provider_id)
             return tokens
@@ -159,7 +163,24 @@ def ensure_fresh(
         fresh = _refresh(issuer, provider_id, tokens, clock)
         store_tokens(secrets, provider_id, fresh)
         log.info("Provider %r: ChatGPT access token refreshed", provider_id)
+        if fresh.linked_file:
+            _write_back(fresh, provider_id)
         return fresh
+
+
+def _write_back(tokens: TokenSet, provider_id: str) -> None:
+    """Give the shared Codex CLI file the rotated tokens, or say loudly that it could not."""
+    from ._cli_auth import write_back_to_cli
+
+    try:
+        write_back_to_cli(tokens)
+    except OSError as exc:
+        log.warning(
+            "Provider %r: could not write the refreshed tokens back to the Codex CLI file "
+            "(%s); the CLI will need to sign in again (codex login)",
+            provider_id,
+            exc.strerror or type(exc).__name__,
+        )
 
 
 def _post_refresh(issuer: str, refresh_token: str) -> HttpReply:
@@ -267,7 +288,8 @@ def save_new_login(secrets: SecretStore, provider_id: str, tokens: TokenSet) -> 
             old = None
         store_tokens(secrets, provider_id, tokens)
     forget(provider_id)
-    if old is not None and old.refresh_token != tokens.refresh_token:
+    # A sign-in shared with the Codex CLI is the CLI's too: revoking it would sign the CLI out.
+    if old is not None and old.refresh_token != tokens.refresh_token and not old.linked_file:
         return old.refresh_token
     return None
 

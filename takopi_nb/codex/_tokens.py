@@ -4,7 +4,8 @@ The secret store keeps one entry per provider id; for codex that entry is this
 JSON document (other parts of the package and their tests write it directly)::
 
     {"kind": "codex-oauth", "id_token": ..., "access_token": ..., "refresh_token": ...,
-     "account_id": ..., "expires_at": <epoch float>, "last_refresh": <epoch float>}
+     "account_id": ..., "expires_at": <epoch float>, "last_refresh": <epoch float>,
+     "linked_file": <path of a Codex CLI auth.json shared with, only when imported>}
 
 Nothing here puts a token in a repr, a message or a log line.
 """
@@ -81,6 +82,9 @@ class TokenSet:
     account_id: str | None = None
     expires_at: float | None = None
     last_refresh: float | None = None
+    linked_file: str | None = field(default=None, repr=False)
+    """The Codex CLI ``auth.json`` these tokens are shared with (imported with
+    ``login_from_codex_cli``): rotated tokens are written back there."""
 
     # -- reading ------------------------------------------------------------------------
 
@@ -156,6 +160,7 @@ class TokenSet:
             account_id=account_id,
             expires_at=expires_at,
             last_refresh=now,
+            linked_file=previous.linked_file if previous is not None else None,
         )
 
     def with_account(self, account_id: str | None) -> TokenSet:
@@ -164,17 +169,18 @@ class TokenSet:
     # -- storage form -------------------------------------------------------------------
 
     def to_storage(self) -> str:
-        return json.dumps(
-            {
-                "kind": STORAGE_KIND,
-                "id_token": self.id_token,
-                "access_token": self.access_token,
-                "refresh_token": self.refresh_token,
-                "account_id": self.account_id,
-                "expires_at": self.expires_at,
-                "last_refresh": self.last_refresh,
-            }
-        )
+        doc: dict[str, Any] = {
+            "kind": STORAGE_KIND,
+            "id_token": self.id_token,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "account_id": self.account_id,
+            "expires_at": self.expires_at,
+            "last_refresh": self.last_refresh,
+        }
+        if self.linked_file:
+            doc["linked_file"] = self.linked_file
+        return json.dumps(doc)
 
     @classmethod
     def from_storage(cls, text: str) -> TokenSet | None:
@@ -191,6 +197,7 @@ class TokenSet:
             return None
         id_token = doc.get("id_token")
         account_id = doc.get("account_id")
+        linked = doc.get("linked_file")
         return cls(
             id_token=id_token if isinstance(id_token, str) else "",
             access_token=access,
@@ -198,6 +205,7 @@ class TokenSet:
             account_id=account_id if isinstance(account_id, str) and account_id else None,
             expires_at=_number(doc.get("expires_at")),
             last_refresh=_number(doc.get("last_refresh")),
+            linked_file=linked if isinstance(linked, str) and linked else None,
         )
 
 

@@ -347,6 +347,9 @@ class FakeProvider(FakeService):
         self.answer_with: Callable[[str], str] | None = None
         """When set, a chat completion answers ``answer_with(last user message)``
         (so tests can match answers to prompts) instead of ``reply``."""
+        self.page_size: int | None = None
+        """Anthropic flavor: at most this many models per ``GET models`` page (``limit``,
+        ``after_id``, ``has_more`` as the real API pages); None = one page."""
         self._failures: deque[Response] = deque()
         self._lock = threading.Lock()
         self._server = LoopbackServer({("GET", "*"): self._dispatch, ("POST", "*"): self._dispatch})
@@ -550,12 +553,20 @@ class FakeProvider(FakeService):
                 {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
                 for m in self.models
             ]
+            has_more = False
+            if self.page_size is not None:
+                after = (request.query.get("after_id") or [""])[0]
+                limit = int((request.query.get("limit") or ["20"])[0])
+                start = next((i + 1 for i, d in enumerate(data) if d["id"] == after), 0)
+                size = min(limit, self.page_size)
+                has_more = start + size < len(data)
+                data = data[start : start + size]
             return Response.json(
                 {
                     "data": data,
-                    "has_more": False,
-                    "first_id": data[0]["id"],
-                    "last_id": data[-1]["id"],
+                    "has_more": has_more,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
                 }
             )
         denied = self._bearer(request)
