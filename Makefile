@@ -41,7 +41,29 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/quickstart.ipynb
 
-test: setup system-deps
+# A real JupyterHub for tests/test_jupyterhub.py. Its single-user servers run as two Unix
+# users, who cannot use a Python under /root (pyenv): they get a venv of Debian's own
+# /usr/bin/python3 (copied by the test into a folder they can read), and the hub its proxy
+# (configurable-http-proxy) from npm. Needs root; elsewhere that test is skipped.
+HUB_ENV := $(VENV)/hub
+HUB_PYTHON := /usr/bin/python3
+
+$(HUB_ENV)/.installed: pyproject.toml
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "note: the JupyterHub test needs root (it adds Unix users); skipping its setup"; \
+	else \
+	  if ! $(HUB_PYTHON) -c 'import venv, ensurepip' 2>/dev/null || ! command -v npm >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv npm >/dev/null; \
+	  fi; \
+	  rm -rf $(HUB_ENV) && $(HUB_PYTHON) -m venv $(HUB_ENV)/python && \
+	  $(HUB_ENV)/python/bin/python -m pip install --quiet jupyterhub jupyterlab ipykernel hatchling . && \
+	  npm install --silent --no-audit --no-fund --prefix $(HUB_ENV)/node configurable-http-proxy && \
+	  touch $@; \
+	fi
+
+hub-env: $(HUB_ENV)/.installed
+
+test: setup system-deps hub-env
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
 	$(VENV)/bin/ruff format --check takopi_nb tests benchmarks
 	$(VENV)/bin/mypy
@@ -50,4 +72,4 @@ test: setup system-deps
 bench: setup
 	$(PY) benchmarks/run.py
 
-.PHONY: help setup system-deps lab test bench
+.PHONY: help setup system-deps hub-env lab test bench
