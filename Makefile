@@ -55,7 +55,7 @@ $(HUB_ENV)/.installed: pyproject.toml
 	  if ! $(HUB_PYTHON) -c 'import venv, ensurepip' 2>/dev/null || ! command -v npm >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv npm >/dev/null; \
 	  fi; \
-	  rm -rf $(HUB_ENV) && $(HUB_PYTHON) -m venv $(HUB_ENV)/python && \
+	  umask 022 && rm -rf $(HUB_ENV) && $(HUB_PYTHON) -m venv $(HUB_ENV)/python && \
 	  $(HUB_ENV)/python/bin/python -m pip install --quiet jupyterhub jupyterlab ipykernel hatchling . && \
 	  npm install --silent --no-audit --no-fund --prefix $(HUB_ENV)/node configurable-http-proxy && \
 	  touch $@; \

@@ -39,6 +39,8 @@ from typing import Any
 import httpx
 import psutil
 
+from tests.test_server_ext import wait_for
+
 REPO = Path(__file__).resolve().parents[1]
 HUB_ENV = REPO / ".venv" / "hub"
 TIMEOUT = 180.0  # spawns and kernels on 2 loaded cores: generous
@@ -135,9 +137,11 @@ class Hub:
 
         shutil.copytree(source, self.venv, symlinks=True, copy_function=link_or_copy)
         # As a site installs it: a wheel, with the server extension's enabling file.
+        # umask 022: the users must be able to read what is installed.
         subprocess.run(
-            [str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-             "--no-index", "--no-build-isolation", "--force-reinstall", str(REPO)],
+            ["sh", "-c", 'umask 022 && exec "$@"', "sh", str(self.venv / "bin" / "python"),
+             "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+             "--no-build-isolation", "--force-reinstall", str(REPO)],
             check=True, capture_output=True, env=self._clean_env(),
         )  # fmt: skip
         self.timings["venv_copy_and_install_s"] = round(time.monotonic() - started, 2)
@@ -230,16 +234,10 @@ class Hub:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait(self, check: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out waiting for {what}; hub log:\n{self.log()[-4000:]}"
-                )
-            time.sleep(0.25)
+        try:
+            return wait_for(check, timeout=timeout, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; hub log:\n{self.log()[-4000:]}") from None
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.request(

@@ -337,6 +337,9 @@ def test_chatgpt_sign_in_over_rest(server: JupyterServer, chatgpt: FakeChatGPT) 
 KERNEL_WRITES = """
 import sys, takopi_nb as tk
 cfg = tk.TakopiConfig(secret_backend="file")
+cfg.reload_if_changed()
+print("ready", flush=True)
+sys.stdin.readline()  # start together with the REST writers
 for i in range(int(sys.argv[1])):
     cfg.add_provider("deepseek", id=f"kernel-{i}", models=["deepseek-chat"])
     cfg.get("plain").models = list(cfg.get("plain").models)  # a write of another field too
@@ -350,6 +353,7 @@ def test_concurrent_rest_and_kernel_writes_lose_nothing(server: JupyterServer) -
         [sys.executable, "-c", KERNEL_WRITES, str(count)],
         env=server.env,  # type: ignore[attr-defined]
         cwd=server.home.root,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -367,9 +371,11 @@ def test_concurrent_rest_and_kernel_writes_lose_nothing(server: JupyterServer) -
                     if r.status_code >= 300:
                         errors.append(f"{method} {path}: {r.status_code} {r.text}")
 
+    assert kernel.stdout is not None and kernel.stdin is not None
+    assert kernel.stdout.readline().strip() == "ready"
     writer = threading.Thread(target=rest_writer, args=(count,))
     writer.start()
-    out, err = kernel.communicate(timeout=240)
+    out, err = kernel.communicate("go\n", timeout=240)
     writer.join(240)
     assert kernel.returncode == 0 and out.strip() == "done", err
     assert errors == []

@@ -52,7 +52,11 @@ def _collect_warnings(into: list[str]) -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConfigWarning)
         yield
-    into.extend(str(w.message) for w in caught if issubclass(w.category, ConfigWarning))
+    for w in caught:
+        if issubclass(w.category, ConfigWarning):
+            into.append(str(w.message))
+        else:  # not ours to report: to the log, as without this block
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def written(work: Callable[[list[str]], T]) -> tuple[T, list[str]]:
