@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-SUITES = ["bench_core", "bench_catalog", "bench_panel"]
+SUITES = ["bench_core", "bench_catalog", "bench_panel", "bench_server"]
 
 
 def machine() -> str:

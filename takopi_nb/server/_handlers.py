@@ -173,7 +173,7 @@ class ProvidersHandler(TakopiAPIHandler):
     @authorized
     async def post(self) -> None:
         """Add a provider: ``{"type", "id"?, "name"?, "base_url"?, "models"?, "api_key"?}``."""
-        await self.write_with(lambda cfg, body: writes.add_provider(cfg, body), status=201)
+        await self.write_with(writes.add_provider, status=201)
 
 
 class ProviderHandler(TakopiAPIHandler):
