@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness import REPO, table
@@ -51,8 +51,12 @@ def _median_ms(fn: Callable[[], object], n: int) -> float:
     return statistics.median(samples)
 
 
-def main(requests: int = 60) -> None:
+def main(argv: Sequence[str] = ()) -> None:
     import httpx
+
+    parser = argparse.ArgumentParser(description="REST API benchmarks")
+    parser.add_argument("--requests", type=int, default=60)
+    requests = parser.parse_args(list(argv)).requests
 
     with tempfile.TemporaryDirectory(prefix="takopi-bench-server-") as folder:
         root = Path(folder)
@@ -142,6 +146,4 @@ def main(requests: int = 60) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=60)
-    main(parser.parse_args().requests)
+    main(sys.argv[1:])
