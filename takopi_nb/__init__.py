@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ._resolve import ResolvedModel, resolve
     from .catalog import Catalog, ModelInfo, get_catalog
     from .widgets import ProvidersPanel, panel
+    from .wire import ChatBatch, clear_cache, usage
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "AuthError",
     "Catalog",
     "CatalogError",
+    "ChatBatch",
     "ConfigError",
     "ConfigWarning",
     "EmbeddingsNotSupportedError",
@@ -68,6 +70,7 @@ __all__ = [
     "ResolvedModel",
     "TakopiConfig",
     "TakopiError",
+    "clear_cache",
     "format_ref",
     "get_catalog",
     "get_config",
@@ -76,6 +79,7 @@ __all__ = [
     "parse_ref",
     "resolve",
     "unload_ipython_extension",
+    "usage",
 ]
 
 _LAZY = {
@@ -94,6 +98,9 @@ _LAZY = {
     "resolve": "_resolve",
     "ProvidersPanel": "widgets",
     "panel": "widgets",
+    "ChatBatch": "wire",
+    "clear_cache": "wire",
+    "usage": "wire",
 }
 
 
