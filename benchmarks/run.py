@@ -21,7 +21,14 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import harness  # noqa: E402
 
-SUITES = ["bench_core", "bench_catalog", "bench_panel", "bench_scale", "bench_server"]
+SUITES = [
+    "bench_core",
+    "bench_catalog",
+    "bench_panel",
+    "bench_picker",
+    "bench_scale",
+    "bench_server",
+]
 
 
 def machine() -> str:
