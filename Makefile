@@ -65,7 +65,29 @@ lab-notebooks:
 lab: setup lab-notebooks
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_DIR)/quickstart.ipynb
 
-test: setup system-deps conformance-deps
+# A real JupyterHub for tests/test_jupyterhub.py. Its single-user servers run as two Unix
+# users, who cannot use a Python under /root (pyenv): they get a venv of Debian's own
+# /usr/bin/python3 (copied by the test into a folder they can read), and the hub its proxy
+# (configurable-http-proxy) from npm. Needs root; elsewhere that test is skipped.
+HUB_ENV := $(VENV)/hub
+HUB_PYTHON := /usr/bin/python3
+
+$(HUB_ENV)/.installed: pyproject.toml
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "note: the JupyterHub test needs root (it adds Unix users); skipping its setup"; \
+	else \
+	  if ! $(HUB_PYTHON) -c 'import venv, ensurepip' 2>/dev/null || ! command -v npm >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv npm >/dev/null; \
+	  fi; \
+	  umask 022 && rm -rf $(HUB_ENV) && $(HUB_PYTHON) -m venv $(HUB_ENV)/python && \
+	  $(HUB_ENV)/python/bin/python -m pip install --quiet jupyterhub jupyterlab ipykernel hatchling . && \
+	  npm install --silent --no-audit --no-fund --prefix $(HUB_ENV)/node configurable-http-proxy && \
+	  touch $@; \
+	fi
+
+hub-env: $(HUB_ENV)/.installed
+
+test: setup system-deps conformance-deps hub-env
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
 	$(VENV)/bin/ruff format --check takopi_nb tests benchmarks
 	$(VENV)/bin/mypy
@@ -74,4 +96,4 @@ test: setup system-deps conformance-deps
 bench: setup
 	$(PY) benchmarks/run.py
 
-.PHONY: help setup conformance-deps system-deps lab-notebooks lab test bench
+.PHONY: help setup conformance-deps system-deps hub-env lab-notebooks lab test bench

@@ -11,7 +11,16 @@ Routes (all behind the server's authentication, resource ``"takopi"``):
 ``GET  /takopi/api/catalog``              catalog source, age, counts, refresher
 ``GET  /takopi/api/catalog/models``       ``?provider=`` or ``?type=&purpose=``, ``&q=``
 ``POST /takopi/api/catalog/refresh``      fetch models.dev now (``{"background": true}``)
+``POST /takopi/api/providers``            add a provider (its key, if sent, is write-only)
+``PATCH|DELETE /takopi/api/providers/<id>`` change name, Base URL, models / remove it
+``POST /takopi/api/providers/<id>/rename`` give it a new id
+``PUT|DELETE /takopi/api/providers/<id>/key`` set / clear its API key (never returned)
+``POST|GET|DELETE …/<id>/login``          "Sign in with ChatGPT": start, state, cancel
+``POST /takopi/api/providers/<id>/logout`` sign out
+``GET|PATCH /takopi/api/settings``        the default and the embedding model
 ========================================  ============================================
+
+Writes go through the public Python API (docs/rest-api.md).
 
 Importing this module is cheap: jupyter_server and tornado are imported only
 when the server loads the extension.

@@ -14,6 +14,7 @@ from traitlets.config import LoggingConfigurable
 
 from ._handlers import API_PATH, route_table
 from ._refresher import CatalogRefresher, Offline, offline_reason
+from ._writes import LoginFlows
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -56,6 +57,7 @@ class TakopiServerState:
     config: TakopiConfig
     extension: TakopiServerExtension
     refresher: CatalogRefresher = field(init=False)
+    logins: LoginFlows = field(default_factory=LoginFlows)
     _stopped: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +109,7 @@ class TakopiServerState:
     async def shutdown(self) -> None:
         if not self._stopped:
             self._stopped = True
+            self.logins.cancel_all()
             await self.refresher.stop()
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from traitlets import TraitError
 
 from .._errors import (
     CatalogError,
@@ -30,9 +31,11 @@ from .._errors import (
     TakopiError,
 )
 from . import _views as views
+from . import _writes as writes
 from ._threads import in_daemon_thread
 
 if TYPE_CHECKING:
+    from .._config import TakopiConfig
     from ._extension import TakopiServerState
 
 __all__ = ["API_PATH", "AUTH_RESOURCE", "route_table"]
@@ -55,7 +58,10 @@ _STATUS_OF: tuple[tuple[type[TakopiError], int], ...] = (
 )
 
 
-def status_of(exc: TakopiError) -> int:
+def status_of(exc: TakopiError, *, writing: bool = False) -> int:
+    """The HTTP status of an error; on a write, a ConfigError is the request's fault (400)."""
+    if writing and isinstance(exc, ConfigError):
+        return 400
     for kind, code in _STATUS_OF:
         if isinstance(exc, kind):
             return code
@@ -80,15 +86,55 @@ class TakopiAPIHandler(APIHandler):
     def reply_error(self, status: int, message: str, kind: str) -> None:
         self.reply({"error": message, "type": kind}, status)
 
-    async def run(self, work: Callable[[], T]) -> T | None:
-        """Run ``work`` in a thread; on a TakopiError reply with it and return None."""
+    def json_body(self) -> Any:
+        """The parsed body (``{}`` when empty); raises BadRequest without quoting it (a key)."""
+        if not self.request.body:
+            return {}
+        try:
+            return json.loads(self.request.body)
+        except ValueError:
+            raise views.BadRequest(
+                "The request body is not valid JSON; send a JSON object with "
+                "Content-Type: application/json."
+            ) from None
+
+    async def write_with(
+        self,
+        change: Callable[[TakopiConfig, Any], dict[str, Any]],
+        *,
+        status: int = 200,
+        needs_body: bool = True,
+    ) -> None:
+        """Apply ``change(config, body)`` in a thread and reply with its result."""
+        cfg = self.takopi.config
+        try:
+            body = self.json_body() if needs_body else None
+        except views.BadRequest as exc:
+            self.reply_error(400, str(exc), "BadRequest")
+            return
+        data = await self.run(lambda: change(cfg, body), writing=True)
+        if data is not None:
+            self.reply(data, status)
+
+    async def run(self, work: Callable[[], T], *, writing: bool = False) -> T | None:
+        """Run ``work`` in a thread; on a TakopiError reply with it and return None.
+
+        ``writing``: the work changes the config with a request's values, so the
+        Python API's refusals (ConfigError, and the TraitError of a trait's own
+        check, e.g. a managed provider's Base URL) are answered 400 with its message.
+        """
         try:
             return await in_daemon_thread(work)
         except views.BadRequest as exc:
             self.reply_error(400, str(exc), "BadRequest")
         except TakopiError as exc:
             # TakopiError messages never hold a secret (the package contract).
-            self.reply_error(status_of(exc), str(exc), type(exc).__name__)
+            self.reply_error(status_of(exc, writing=writing), str(exc), type(exc).__name__)
+        except TraitError as exc:
+            if not writing:
+                raise
+            # The trait checks of Provider/TakopiConfig: their own words, about a value.
+            self.reply_error(400, str(exc), "ConfigError")
         except Exception as exc:
             # Anything else may carry details that do not belong in a reply: log it only.
             log.exception("takopi_nb: %s %s failed", self.request.method, self.request.path)
@@ -123,6 +169,12 @@ class ProvidersHandler(TakopiAPIHandler):
         if data is not None:
             self.reply(data)
 
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Add a provider: ``{"type", "id"?, "name"?, "base_url"?, "models"?, "api_key"?}``."""
+        await self.write_with(writes.add_provider, status=201)
+
 
 class ProviderHandler(TakopiAPIHandler):
     @web.authenticated
@@ -136,6 +188,97 @@ class ProviderHandler(TakopiAPIHandler):
         data = await self.run(work)
         if data is not None:
             self.reply(data)
+
+    @web.authenticated
+    @authorized
+    async def patch(self, provider_id: str) -> None:
+        """Change ``name``, ``base_url`` and/or ``models``."""
+        await self.write_with(lambda cfg, body: writes.edit_provider(cfg, provider_id, body))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, provider_id: str) -> None:
+        await self.write_with(
+            lambda cfg, _: writes.remove_provider(cfg, provider_id), needs_body=False
+        )
+
+
+class ProviderRenameHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, provider_id: str) -> None:
+        """``{"id": "<new id>"}``."""
+        await self.write_with(lambda cfg, body: writes.rename_provider(cfg, provider_id, body))
+
+
+class ProviderKeyHandler(TakopiAPIHandler):
+    """The API key: write-only. ``PUT {"api_key": …}`` stores it, ``DELETE`` clears it."""
+
+    @web.authenticated
+    @authorized
+    async def put(self, provider_id: str) -> None:
+        await self.write_with(lambda cfg, body: writes.set_key(cfg, provider_id, body))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, provider_id: str) -> None:
+        await self.write_with(lambda cfg, _: writes.clear_key(cfg, provider_id), needs_body=False)
+
+
+class ProviderLoginHandler(TakopiAPIHandler):
+    """ "Sign in with ChatGPT": ``POST`` starts it, ``GET`` reads its state, ``DELETE`` cancels."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, provider_id: str) -> None:
+        logins, cfg = self.takopi.logins, self.takopi.config
+        data = await self.run(lambda: logins.view(cfg, provider_id))
+        if data is not None:
+            self.reply(data)
+
+    @web.authenticated
+    @authorized
+    async def post(self, provider_id: str) -> None:
+        logins = self.takopi.logins
+        await self.write_with(
+            lambda cfg, _: logins.start(cfg, provider_id), status=202, needs_body=False
+        )
+
+    @web.authenticated
+    @authorized
+    async def delete(self, provider_id: str) -> None:
+        logins = self.takopi.logins
+        await self.write_with(lambda cfg, _: logins.cancel(cfg, provider_id), needs_body=False)
+
+
+class ProviderLogoutHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, provider_id: str) -> None:
+        logins = self.takopi.logins
+        await self.write_with(lambda cfg, _: logins.logout(cfg, provider_id), needs_body=False)
+
+
+class SettingsHandler(TakopiAPIHandler):
+    """The default and the embedding model."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        cfg = self.takopi.config
+
+        def work() -> dict[str, Any]:
+            cfg.reload_if_changed()
+            return {"default_model": cfg.default_model, "embedding_model": cfg.embedding_model}
+
+        data = await self.run(work)
+        if data is not None:
+            self.reply(data)
+
+    @web.authenticated
+    @authorized
+    async def patch(self) -> None:
+        await self.write_with(writes.set_models_of_config)
 
 
 class ResolveHandler(TakopiAPIHandler):
@@ -250,6 +393,11 @@ def route_table() -> list[tuple[str, type[APIHandler]]]:
         (r"/status", StatusHandler),
         (r"/providers", ProvidersHandler),
         (r"/providers/(?P<provider_id>[^/]+)", ProviderHandler),
+        (r"/providers/(?P<provider_id>[^/]+)/rename", ProviderRenameHandler),
+        (r"/providers/(?P<provider_id>[^/]+)/key", ProviderKeyHandler),
+        (r"/providers/(?P<provider_id>[^/]+)/login", ProviderLoginHandler),
+        (r"/providers/(?P<provider_id>[^/]+)/logout", ProviderLogoutHandler),
+        (r"/settings", SettingsHandler),
         (r"/resolve", ResolveHandler),
         (r"/catalog", CatalogHandler),
         (r"/catalog/models", CatalogModelsHandler),
