@@ -100,6 +100,7 @@ class _QuietServer(ThreadingHTTPServer):
     """Does not print a traceback into the notebook when a client disconnects early."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 resets connections when a batch opens 16 at once
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         kind = sys.exc_info()[0]

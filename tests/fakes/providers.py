@@ -47,10 +47,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any, Literal
 
-from tests.fakes.http import FakeService, LoopbackServer, Request, Response, sse
+from tests.fakes.http import FakeHTTPServer, FakeService, LoopbackServer, Request, Response, sse
 from tests.fakes.rules import (
     ARRAY,
     BOOLEAN,
@@ -292,7 +291,7 @@ class OtherHost(LoopbackServer):
         super().__init__({("GET", "*"): self._any, ("POST", "*"): self._any})
         handler = self._httpd.RequestHandlerClass
         try:
-            httpd = ThreadingHTTPServer(("127.0.0.2", 0), handler)
+            httpd = FakeHTTPServer(("127.0.0.2", 0), handler)
         except OSError:
             self.host = "127.0.0.1"
         else:
