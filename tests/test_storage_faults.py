@@ -42,8 +42,13 @@ def results() -> Iterator[dict[str, Any]]:
     root = Path(tempfile.mkdtemp(prefix="takopi-faults-"))
     try:
         done = subprocess.run(
-            [*_without_permission_override(), sys.executable, "-m", "tests.fault_scenarios"]
-            + [str(root)],
+            [
+                *_without_permission_override(),
+                sys.executable,
+                "-m",
+                "tests.fault_scenarios",
+                str(root),
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,
