@@ -108,7 +108,7 @@ class ConfigStore:
         )
         if read_only and not snapshot.read_only_reason:
             snapshot = replace(snapshot, read_only_reason=read_only)
-        damaged = "" if self.path.exists() or self.path.is_symlink() else self._damage_notice()
+        damaged = "" if os.path.lexists(self.path) else self._damage_notice()
         if damaged:
             snapshot = replace(snapshot, damaged=damaged, problems=(*snapshot.problems, damaged))
         self._admin_docs, self._admin_problems = admin_docs, admin_problems
