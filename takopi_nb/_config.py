@@ -204,6 +204,8 @@ class Provider(HasTraits):
             if account is None:
                 return "not signed in"
             who = f"signed in as {account.email or account.account_id}"
+            if self._config.runtime.held_back(self.record, "oauth") is not None:
+                return f"{who}; held back: the Base URL moved to another host (confirm to use it)"
             return who if self.models else f"{who}; no models selected"
         if not self.models:
             return "no models selected"
@@ -235,16 +237,12 @@ class Provider(HasTraits):
         return where
 
     def confirm_base_url(self) -> None:
-        """Allow the key to go to the host the Base URL points to now (after it moved).
+        """Allow the key (or ChatGPT sign-in) to go where the Base URL points now (after it moved).
 
         A key is bound to the origin it was saved for; once the Base URL points to
         another origin the key is held back until this is called once (the panel's
         button and ``%takopi confirm ID`` do the same).
         """
-        if self.type_info.auth != "api_key":
-            raise ConfigError(
-                f"Provider {self.id!r} ({self.type_info.label}) has no API key to confirm."
-            )
         self._config._bind_key_origin(self)
         self._config._credentials_changed(self)
 
@@ -271,6 +269,8 @@ class Provider(HasTraits):
 
         def on_state(change: dict[str, Any]) -> None:
             if change["new"] == "signed_in":
+                # A new sign-in is made for the host the Base URL points to now.
+                self._config._bind_key_origin(self, explicit=False)
                 self._config._credentials_changed(self)
 
         flow.observe(on_state, names=["state"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._document import ConfigSnapshot, ProviderRecord
 from ._errors import MissingCredentialsError
@@ -19,7 +19,7 @@ from ._validation import origin_of
 if TYPE_CHECKING:
     from ._secrets import SecretStore
 
-__all__ = ["DEFAULT_CODEX_ISSUER", "Runtime", "active_runtime", "key_moved_error"]
+__all__ = ["DEFAULT_CODEX_ISSUER", "Runtime", "active_runtime", "held_back", "key_moved_error"]
 
 DEFAULT_CODEX_ISSUER = "https://auth.openai.com"
 
@@ -77,23 +77,8 @@ class Runtime:
         return None
 
     def held_back(self, record: ProviderRecord, source: str) -> str | None:
-        """The origin a credential is bound to, when the Base URL now points elsewhere; else None.
-
-        A stored key is bound to the origin it was saved (or last confirmed) for;
-        a key from an environment variable to the type's own default host. An
-        administrator's Base URL (managed providers) is trusted as it is.
-        """
-        if record.managed:
-            return None
-        target = origin_of(record.effective_base_url)
-        if record.key_origin:
-            allowed = {record.key_origin}
-        elif source.startswith("env:"):
-            info = record.type_info
-            allowed = {origin_of(info.default_base_url), origin_of(info.fallback_base_url)}
-        else:
-            return None  # saved before keys were bound: bound where it is used now
-        return None if target in allowed else (record.key_origin or min(allowed))
+        """The origin a credential is bound to, when the Base URL now points elsewhere; else None."""
+        return held_back(record, source)
 
     def credential_source(self, record: ProviderRecord) -> str | None:
         """ "keyring" | "file" | "env:NAME" | "oauth" | None; never the value."""
@@ -103,19 +88,42 @@ class Runtime:
         return found[1] if found else None
 
 
-def key_moved_error(record: ProviderRecord, source: str, bound: str) -> MissingCredentialsError:
+def held_back(record: Any, source: str) -> str | None:
+    """The origin a credential is bound to, when the Base URL now points elsewhere; else None.
+
+    A stored key (or ChatGPT sign-in) is bound to the origin it was saved (or last
+    confirmed) for; a key from an environment variable to the type's own default
+    host. An administrator's Base URL (managed providers) is trusted as it is.
+    """
+    if getattr(record, "managed", False):
+        return None
+    key_origin = getattr(record, "key_origin", "")
+    target = origin_of(record.effective_base_url)
+    if key_origin:
+        allowed = {key_origin}
+    elif source.startswith("env:"):
+        info = record.type_info
+        allowed = {origin_of(info.default_base_url), origin_of(info.fallback_base_url)}
+    else:
+        return None  # saved before credentials were bound: bound where it is used now
+    return None if target in allowed else (key_origin or min(allowed))
+
+
+def key_moved_error(record: Any, source: str, bound: str) -> MissingCredentialsError:
     """Why a key is held back, and the three ways to confirm the new host once."""
     target = origin_of(record.effective_base_url)
+    button = "the panel's 'Send key to new host' button, "
     if source.startswith("env:"):
         what = f"The key in ${source[4:]} is for {bound}"
+    elif source == "oauth":
+        what, button = f"The ChatGPT sign-in of provider {record.id!r} was made for {bound}", ""
     else:
         what = f"The API key of provider {record.id!r} was saved for {bound}"
     return MissingCredentialsError(
-        f"{what}, but the Base URL of provider {record.id!r} now points to {target}; the key is "
-        "not sent to another host until you confirm it once: the panel's 'Send key to new "
-        f"host' button, %takopi confirm {record.id}, or "
-        f"tk.get_config().get({record.id!r}).confirm_base_url(). Otherwise fix the Base URL, "
-        "or enter a key meant for the new host."
+        f"{what}, but the Base URL of provider {record.id!r} now points to {target}; the "
+        f"credential is not sent to another host until you confirm it once: {button}"
+        f"%takopi confirm {record.id}, or tk.get_config().get({record.id!r}).confirm_base_url(). "
+        "Otherwise fix the Base URL, or enter a credential meant for the new host."
     )
 
 

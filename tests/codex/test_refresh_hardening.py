@@ -75,3 +75,22 @@ def test_an_unresponsive_token_endpoint_is_asked_once_not_three_times(
         release.set()
         assert len(issuer.requests) == 1
     assert "Sign in again" not in str(caught.value)  # the sign-in is kept
+
+
+def test_a_moved_codex_base_url_keeps_the_chatgpt_tokens_home_until_confirmed(
+    fake: FakeChatGPT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import takopi_nb as tk
+
+    monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", fake.issuer)
+    cfg = tk.get_config()
+    p = cfg.add_provider("codex", id=PID, base_url=fake.codex_base, models=["gpt-5.5"])
+    tokens = fake.issue_tokens(account_id="acct_123")
+    cfg.runtime.secrets.set(PID, tokens.storage_json())
+    assert tk.resolve(f"{PID}/gpt-5.5").headers()["Authorization"].endswith(tokens.access_token)
+    p.base_url = "https://chatgpt.com.evil.example/backend-api/codex"
+    with pytest.raises(tk.MissingCredentialsError, match="%takopi confirm chatgpt") as caught:
+        tk.resolve(f"{PID}/gpt-5.5").headers()
+    assert tokens.access_token not in str(caught.value) and "held back" in p.status
+    p.confirm_base_url()
+    assert tk.resolve(f"{PID}/gpt-5.5").headers()["Authorization"].endswith(tokens.access_token)
