@@ -38,6 +38,27 @@ def loads_cleanly(home: Path) -> TakopiConfig:
     return cfg
 
 
+def shell_output(line: str) -> str:
+    """What ``%takopi LINE`` shows, in a fresh IPython shell."""
+    import sys
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    saved = (sys.displayhook, sys.excepthook)
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell.instance(config=config)
+    try:
+        shell.run_line_magic("load_ext", "takopi_nb")
+        shown = str(shell.run_line_magic("takopi", line))
+        shell.run_line_magic("unload_ext", "takopi_nb")
+        return shown
+    finally:
+        InteractiveShell.clear_instance()
+        sys.displayhook, sys.excepthook = saved
+
+
 # -- 2 and 16: a file broken by hand ---------------------------------------------------------
 
 
@@ -76,6 +97,8 @@ def test_after_a_corrupt_file_is_moved_aside_every_error_names_the_kept_copy(
         other = TakopiConfig()
         other.reload_if_changed()
     assert any(kept in n for n in other.notices)
+    listed = shell_output("list")
+    assert kept in listed
     cfg.add_provider("openai", id="work", models=["gpt-5.2"])  # the user acts
     assert tk.resolve("work/gpt-5.2").model_id == "gpt-5.2"
     assert list(cfg.notices) == []
@@ -115,6 +138,30 @@ def test_one_bad_base_url_in_the_file_skips_only_that_provider(
     # Later calls see the same, not an empty list without a notice.
     assert [p.id for p in tk.get_config().providers] == ["good"]
     assert tk.resolve("good/m").provider_id == "good"
+
+
+def test_the_rest_views_keep_answering_with_one_bad_base_url_in_the_file(
+    isolated_env: Path,
+) -> None:
+    from takopi_nb.server import _views as views
+
+    write_config(
+        isolated_env,
+        {
+            "version": 1,
+            "providers": [
+                {"id": "bad", "type": "openai", "base_url": "http://[::1", "models": ["m"]},
+                {"id": "good", "type": "openai", "models": ["m"]},
+            ],
+        },
+    )
+    with pytest.warns(tk.ConfigWarning):
+        cfg = tk.get_config()
+    for _ in range(2):  # the first answer and the next: no 500, no stale empty list
+        status = views.status_view(cfg, {})
+        listing = views.providers_view(cfg)
+        assert status["providers"] == 1 and any("Invalid Base URL" in n for n in status["notices"])
+        assert [p["id"] for p in listing["providers"]] == ["good"]
 
 
 @pytest.mark.parametrize(

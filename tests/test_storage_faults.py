@@ -180,3 +180,4 @@ def test_writers_killed_mid_save_leave_no_temp_file_once_the_next_save_runs(
     left = [p.name for folder in folders for p in folder.iterdir() if p.name.endswith(".tmp")]
     assert left == [], f"{orphans} temp files were orphaned by the kills"
     assert json.loads(config.read_text())["providers"][0]["models"] == ["after"]
+    assert places_with_secret("sk-kill-SECRET", dirs=[config.parent]) == []
