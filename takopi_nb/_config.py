@@ -13,10 +13,9 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from traitlets import (
-    Bool,
     Enum,
     HasTraits,
     Instance,
@@ -30,12 +29,13 @@ from traitlets.config import Configurable
 
 from . import _document as doc_ops
 from ._document import ConfigSnapshot, ProviderRecord
-from ._errors import ConfigError, ConfigTypeError, ConfigWarning, EmbeddingsNotSupportedError
+from ._errors import ConfigError, ConfigWarning, EmbeddingsNotSupportedError
 from ._provider_types import PROVIDER_TYPES, ProviderType, provider_type
 from ._refs import parse_ref
 from ._runtime import Runtime, default_codex_issuer, set_active_runtime
 from ._secrets import SecretStore
 from ._storage import ConfigStore, Mutation
+from ._traits import Flag, IdList, Text
 from ._validation import check_base_url, check_provider_id, check_text, origin_of
 
 if TYPE_CHECKING:
@@ -47,40 +47,6 @@ __all__ = ["Provider", "TakopiConfig", "get_config"]
 log = logging.getLogger("takopi_nb.config")
 
 
-def _owner(obj: object) -> str:
-    provider_id = getattr(obj, "id", None) if isinstance(obj, Provider) else None
-    return f"provider {provider_id!r}" if provider_id else type(obj).__name__
-
-
-class _Text(Unicode):  # type: ignore[type-arg]
-    """A text trait whose wrong-type error is a ConfigTypeError naming the trait and the fix."""
-
-    def error(self, obj: Any, value: Any, error: Any = None, info: Any = None) -> NoReturn:
-        raise ConfigTypeError(
-            f"{self.name} of {_owner(obj)} must be text (str), not {type(value).__name__}; "
-            f"assign a string such as '' or {self.example!r}."
-        )
-
-    def __init__(self, *args: Any, example: str = "", **kwargs: Any) -> None:
-        self.example = example
-        super().__init__(*args, **kwargs)
-
-    def validate(self, obj: Any, value: Any) -> Any:
-        if not isinstance(value, str):  # Unicode would decode bytes, with a TraitError
-            self.error(obj, value)
-        return super().validate(obj, value)
-
-
-class _IdList(List):  # type: ignore[type-arg]
-    """A list-of-ids trait whose wrong-type error is a ConfigTypeError naming the trait."""
-
-    def error(self, obj: Any, value: Any, error: Any = None, info: Any = None) -> NoReturn:
-        raise ConfigTypeError(
-            f"{self.name} of {_owner(obj)} must be a list of model ids (str), not "
-            f"{type(value).__name__}; e.g. ['gpt-5.2']."
-        )
-
-
 class Provider(HasTraits):
     """One configured provider. Edit its traits; the change is saved at once.
 
@@ -88,15 +54,15 @@ class Provider(HasTraits):
     :meth:`TakopiConfig.rename_provider`, and make a new provider for another type.
     """
 
-    id = Unicode(help="Unique id; the first part of every ref to this provider's models")
-    type = Unicode(read_only=True, help="One of takopi_nb.PROVIDER_TYPES")
-    name = _Text("", example="Work OpenAI", help="Display name")
-    base_url = _Text(
+    id = Text(example="work-openai", help="Unique id; the first part of every ref to its models")
+    type = Text(read_only=True, example="openai", help="One of takopi_nb.PROVIDER_TYPES")
+    name = Text("", example="Work OpenAI", help="Display name")
+    base_url = Text(
         "", example="https://proxy.example.com/v1", help="Base URL override; empty = type default"
     )
-    models = _IdList(Unicode(), help="Selected model ids; the provider is usable with at least one")
-    managed = Bool(False, read_only=True, help="Defined by an administrator's config file")
-    api_key_env = Unicode("", read_only=True, help="Extra environment variable holding the key")
+    models = IdList(Unicode(), help="Selected model ids; the provider is usable with at least one")
+    managed = Flag(False, read_only=True, help="Defined by an administrator's config file")
+    api_key_env = Text("", read_only=True, help="Extra environment variable holding the key")
 
     def __init__(self, config: TakopiConfig, record: ProviderRecord) -> None:
         self._config = config
@@ -325,10 +291,10 @@ class TakopiConfig(Configurable):
     ).tag(config=True)
 
     providers = List(Instance(Provider), read_only=True, help="All providers, managed ones first")
-    default_model = _Text(
+    default_model = Text(
         "", example="work-openai/gpt-5.2", help="Ref used by %%takopi when no ref is given"
     )
-    embedding_model = _Text(
+    embedding_model = Text(
         "", example="work-openai/text-embedding-3-small", help="Ref of the embedding model"
     )
     notices = List(Unicode(), read_only=True, help="Problems found in config files, and similar")

@@ -90,7 +90,7 @@ def _some_provider(cfg: TakopiConfig, d: st.DataObject) -> Any:
 
 def _set_trait(cfg: TakopiConfig, d: st.DataObject) -> None:
     provider = cfg.get(_some_provider(cfg, d))
-    name = d.draw(st.sampled_from(["name", "base_url", "models", "id"]))
+    name = d.draw(st.sampled_from(["name", "base_url", "models", "id", "type", "managed"]))
     value = d.draw(st.one_of(urls if name == "base_url" else texts, anything))
     setattr(provider, name, value)
 

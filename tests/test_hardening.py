@@ -309,6 +309,16 @@ def test_wrong_types_on_traits_are_type_errors_naming_the_trait(
     loads_cleanly(isolated_env)
 
 
+@pytest.mark.parametrize(
+    ("trait", "value"), [("type", "anthropic"), ("managed", True), ("api_key_env", "X"), ("id", 5)]
+)
+def test_fixed_traits_refuse_with_project_errors(trait: str, value: object) -> None:
+    p = tk.get_config().add_provider("openai", id="x")
+    with pytest.raises(tk.ConfigError, match=trait):
+        setattr(p, trait, value)
+    assert (p.id, p.type, p.managed, p.api_key_env) == ("x", "openai", False, "")
+
+
 def test_a_change_that_would_not_load_again_is_refused(isolated_env: Path) -> None:
     """The last line of defence under every public write: the store checks the new file."""
     cfg = tk.get_config()

@@ -157,7 +157,7 @@ def test_writers_killed_mid_save_leave_no_temp_file_once_the_next_save_runs(
     }
     folders = [config.parent, isolated_env / "jupyter-data" / "takopi"]
     orphans = 0  # temp files the kills left before the next save (how often a kill hit a write)
-    for round_ in range(16):
+    for round_ in range(10):
         child = subprocess.Popen(
             [sys.executable, "-c", WRITER],
             cwd=REPO,
