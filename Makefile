@@ -1,14 +1,16 @@
 # The two commands of the README:
-#   make lab    set up, then open JupyterLab on the quick-start notebook (works offline)
+#   make lab    set up, then open JupyterLab on a working copy of the quick-start notebook
+#               (in $(LAB_DIR)/, git-ignored; works offline)
 #   make test   set up, then run lint and every test (what CI runs)
 
 VENV ?= .venv
+LAB_DIR ?= lab
 PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := chromium gnome-keyring dbus-daemon
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make lab    - set up and open JupyterLab with notebooks/quickstart.ipynb"
+	@echo "make lab    - set up and open JupyterLab on working copies of the notebooks ($(LAB_DIR)/)"
 	@echo "make test   - set up and run lint + all tests"
 	@echo "make bench  - print the benchmark table"
 
@@ -38,8 +40,19 @@ system-deps:
 # As root (containers), Jupyter refuses to start without --allow-root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: setup
-	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/quickstart.ipynb
+# JupyterLab autosaves what it opens, outputs and all: it gets working copies in a git-ignored
+# folder, so running the notebooks never changes a tracked file (nor breaks `make test`).
+# A copy that exists is kept (it is the user's work); delete it to get a fresh one.
+lab-notebooks:
+	@mkdir -p $(LAB_DIR)
+	@for nb in notebooks/*.ipynb; do \
+	  [ -e "$(LAB_DIR)/$${nb##*/}" ] || cp "$$nb" "$(LAB_DIR)/"; \
+	done
+	@echo "Working copies of the notebooks are in $(LAB_DIR)/ (git-ignored: run and save them freely;"
+	@echo "notebooks/ is never changed). Delete a copy to start it afresh."
+
+lab: setup lab-notebooks
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_DIR)/quickstart.ipynb
 
 test: setup system-deps
 	$(VENV)/bin/ruff check takopi_nb tests benchmarks
@@ -50,4 +63,4 @@ test: setup system-deps
 bench: setup
 	$(PY) benchmarks/run.py
 
-.PHONY: help setup system-deps lab test bench
+.PHONY: help setup system-deps lab-notebooks lab test bench

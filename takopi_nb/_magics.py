@@ -79,7 +79,12 @@ def parsers() -> dict[str, Callable[..., None]]:
         """List the providers with their status and where their credential comes from."""
 
     @magic_arguments("takopi models")
-    @argument("provider", help="a provider id")
+    @argument(
+        "provider",
+        nargs="?",
+        default="",
+        help="a provider id or a provider type (an id wins); none: list the types",
+    )
     @argument(
         "query", nargs="*", default=[], help="words to look for in the model id, name or family"
     )
@@ -91,7 +96,7 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument("--limit", type=int, default=DEFAULT_LIMIT, help="show at most N rows")
     @argument("--all", action="store_true", help="show every match")
     def _models_args() -> None:
-        """Search the catalog models of a provider's type (✓ marks the selected ones)."""
+        """Search the catalog models of a provider or a provider type (✓ marks selected ones)."""
 
     @magic_arguments("takopi select")
     @argument("provider", help="a provider id")
@@ -140,7 +145,7 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument("ref", nargs="?", default="", help="providerId/modelId (default: the default model)")
     @argument("--system", default=None, help="a system prompt")
     def _cell_args() -> None:
-        """Send the cell as a prompt and stream the reply as Markdown. {var} in the cell is expanded."""
+        """Send the cell as a prompt and stream the reply as Markdown ({name} is filled in)."""
 
     return {
         "providers": _providers_args,
@@ -163,17 +168,28 @@ def usage(parser_of: Callable[..., None]) -> str:
     return " ".join(text.replace("::", " ").split())
 
 
-def help_text() -> str:
-    lines = [
-        "%takopi SUBCOMMAND ...   configure LLM providers and use their models",
-        "",
-    ]
-    for parser_of in [*(parsers()[name] for name in COMMANDS), parsers()[CELL]]:
-        lines.append(f"  {usage(parser_of)}")
-        lines.append(f"      {parser_of.parser.description.strip()}")  # type: ignore[attr-defined]
-    lines.append("")
-    lines.append("{var} and $var in the line (and {var} in a %%takopi cell) are expanded.")
-    return "\n".join(lines)
+HELP_NOTES = (
+    "In a %%takopi cell, {name} and {name.attr} are replaced by their values (never evaluated "
+    "as Python: {x + 1} is sent as written); an undefined name is an error; {{ and }} are "
+    "literal braces.",
+    "In a %takopi line, IPython expands {expression} and $name before the command runs.",
+)
+
+
+def command_help() -> Any:
+    """``%takopi help``: every subcommand and ``%%takopi``, with its usage and what it does."""
+    from ._tables import CommandHelp
+
+    entries = []
+    for name in [*COMMANDS, CELL]:
+        parser_of = parsers()[name]
+        description = parser_of.parser.description.strip()  # type: ignore[attr-defined]
+        entries.append((name, usage(parser_of), description))
+    return CommandHelp(
+        "%takopi SUBCOMMAND ... — configure LLM providers and use their models",
+        entries,
+        notes=HELP_NOTES,
+    )
 
 
 def _parse(parser_of: Callable[..., None], argstring: str) -> Any:
@@ -250,9 +266,7 @@ class TakopiMagics(Magics):
     # -- subcommands ------------------------------------------------------------------------
 
     def _cmd_help(self, args: Any) -> Any:
-        from ._tables import Lines
-
-        return Lines(help_text().splitlines())
+        return command_help()
 
     def _cmd_providers(self, args: Any) -> Any:
         if not self._rich():
@@ -294,22 +308,28 @@ class TakopiMagics(Magics):
             title=f"Providers in {config.runtime.store.path}",
             notes=notes,
             numeric=["models"],
+            wrap=["status", "base URL"],
         )
 
     def _cmd_models(self, args: Any) -> Any:
+        from ._provider_types import PROVIDER_TYPES
         from ._tables import Table
         from .catalog import get_catalog
-        from .catalog._display import format_tokens
-        from .widgets._model_index import index_for, price_pair
+        from .widgets._model_index import index_for
 
-        provider = self._config().get(args.provider)
+        if not args.provider:
+            return self._types_table(get_catalog(), browse_hint=True)
+        provider_type, provider = self._models_target(args.provider)
+        type_info = PROVIDER_TYPES[provider_type]
+        name = provider.id if provider is not None else provider_type
         purpose = "embedding" if args.embedding else "chat"
-        if purpose == "embedding" and not provider.type_info.embeddings:
-            raise UsageError(
-                f"Provider {provider.id!r} is of type {provider.type!r}, which has no embeddings."
-            )
+        if purpose == "embedding" and not type_info.embeddings:
+            what = f"Provider {name!r} is of type" if provider is not None else "The type"
+            raise UsageError(f"{what} {provider_type!r}, which has no embeddings.")
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1.")
         catalog = get_catalog()
-        index = index_for(catalog, provider.type, purpose)
+        index = index_for(catalog, provider_type, purpose)
         query = " ".join(args.query)
         matches = index.search(
             query,
@@ -318,59 +338,109 @@ class TakopiMagics(Magics):
             image_input=args.image,
             hide_deprecated=not args.deprecated,
         )
-        if args.limit < 1:
-            raise UsageError("--limit must be at least 1.")
         shown = matches if args.all else matches[: args.limit]
-        selected = set(provider.models)
+        own = list(provider.models) if provider is not None else []
+        selected = set(own)
         words = query.lower().split()
         rows: list[list[Any]] = []
-        for model_id in provider.models:
-            if catalog.get_for_type(provider.type, model_id) is None and all(
+        for model_id in own:
+            if catalog.get_for_type(provider_type, model_id) is None and all(
                 w in model_id.lower() for w in words
             ):
                 rows.append(["✓", model_id, "(not in catalog)", "", "", ""])
-        for info in shown:
-            flags = [
-                f
-                for f, on in (
-                    ("tools", info.tool_call),
-                    ("reasoning", info.reasoning),
-                    ("image", "image" in info.input_modalities),
-                )
-                if on
-            ]
-            if info.status:
-                flags.append(info.status)
-            rows.append(
-                [
-                    "✓" if info.id in selected else "",
-                    info.id,
-                    info.name,
-                    format_tokens(info.context_window),
-                    price_pair(info),
-                    " ".join(flags),
-                ]
-            )
+        rows.extend(_catalog_row(info, info.id in selected) for info in shown)
         notes = []
         if len(shown) < len(matches):
             notes.append(
                 f"{len(matches) - len(shown)} more — refine the query, or use --limit N / --all."
             )
-        if not matches and not rows:
+        if (
+            provider is not None
+            and args.provider in PROVIDER_TYPES
+            and provider.type != args.provider
+        ):
             notes.append(
-                "No catalog model matches. Any id can still be selected: "
-                f"%takopi select {provider.id} MODEL."
+                f"{args.provider!r} is also a provider type: this is the provider with that id "
+                f"(type {provider.type!r})."
             )
-        notes.append(f"Select with: %takopi select {provider.id} MODEL...")
+        if provider is None:
+            notes.append(
+                f"These are the catalog's {provider_type} models. To use them, add a provider: "
+                f"tk.get_config().add_provider({provider_type!r}), or %takopi providers."
+            )
+        else:
+            if not matches and not rows:
+                notes.append(
+                    "No catalog model matches. Any id can still be selected: "
+                    f"%takopi select {provider.id} MODEL."
+                )
+            notes.append(f"Select with: %takopi select {provider.id} MODEL...")
         what = "embedding models" if args.embedding else "models"
+        label = f"{name} ({type_info.label})" if provider is not None else f"type {name}"
         return Table(
             ["sel", "id", "name", "context", "$ in / out per 1M", "features"],
             rows,
             title=(
-                f"{provider.id} ({provider.type_info.label}): {len(matches)} of {len(index)} "
+                f"{label}: {len(matches)} of {len(index)} "
                 f"{what} match · catalog: {catalog.describe()}"
             ),
             notes=notes,
+            wrap=["name", "features"],
+        )
+
+    def _models_target(self, name: str) -> tuple[str, Any]:
+        """``(type, provider)`` for a provider id, ``(type, None)`` for a type; an id wins."""
+        from ._provider_types import PROVIDER_TYPES
+
+        config = self._config()
+        if name in config:
+            provider = config.get(name)
+            return provider.type, provider
+        if name in PROVIDER_TYPES:
+            return name, None
+        import difflib
+
+        ids = {p.id: p.type for p in config.providers}
+        close = difflib.get_close_matches(name, [*ids, *PROVIDER_TYPES], n=1, cutoff=0.6)
+        hint = ""
+        if close:
+            kind = f"the provider of type {ids[close[0]]}" if close[0] in ids else "a type"
+            hint = f" Did you mean {close[0]!r} ({kind})?"
+        known = ", ".join(f"{i} ({t})" for i, t in ids.items()) or "(none yet)"
+        raise UsageError(
+            f"No provider or provider type {name!r}. Provider ids: {known}; "
+            f"types: {', '.join(PROVIDER_TYPES)}.{hint}"
+        )
+
+    def _types_table(self, catalog: Any, *, browse_hint: bool = False) -> Any:
+        """The provider types with their catalog model counts (and the user's providers)."""
+        from ._provider_types import PROVIDER_TYPES
+        from ._tables import Table
+
+        config = self._config()
+        rows = []
+        for name, info in PROVIDER_TYPES.items():
+            chat = len(catalog.models_for_type(name, purpose="chat"))
+            embed = (
+                len(catalog.models_for_type(name, purpose="embedding")) if info.embeddings else 0
+            )
+            mine = ", ".join(p.id for p in config.providers if p.type == name)
+            rows.append([name, info.catalog_provider, chat, embed, mine])
+        notes = []
+        if browse_hint:
+            notes.append(
+                "Browse one: %takopi models TYPE-or-ID [QUERY...], e.g. %takopi models "
+                "openrouter sonnet (a provider id of yours wins over a type)."
+            )
+        if catalog.skipped:
+            notes.append(f"{catalog.skipped} malformed catalog entries were skipped.")
+        return Table(
+            ["type", "catalog provider", "chat models", "embedding models", "your providers"],
+            rows,
+            title=f"models.dev catalog: {catalog.describe()} ({len(catalog):,} models in all)",
+            notes=notes,
+            numeric=["chat models", "embedding models"],
+            wrap=["your providers"],
         )
 
     def _cmd_select(self, args: Any) -> None:
@@ -482,8 +552,6 @@ class TakopiMagics(Magics):
         )
 
     def _cmd_catalog(self, args: Any) -> Any:
-        from ._provider_types import PROVIDER_TYPES
-        from ._tables import Table
         from .catalog import get_catalog
 
         catalog = get_catalog()
@@ -494,34 +562,21 @@ class TakopiMagics(Magics):
                 notes.append(f"Refresh failed: {catalog.last_error or 'no new data'}.")
             else:
                 notes.append("Refreshed.")
-        rows = []
-        for name, info in PROVIDER_TYPES.items():
-            chat = len(catalog.models_for_type(name, purpose="chat"))
-            embed = (
-                len(catalog.models_for_type(name, purpose="embedding")) if info.embeddings else 0
-            )
-            rows.append([name, info.catalog_provider, chat, embed])
-        if catalog.skipped:
-            notes.append(f"{catalog.skipped} malformed catalog entries were skipped.")
-        return Table(
-            ["type", "catalog provider", "chat models", "embedding models"],
-            rows,
-            title=f"models.dev catalog: {catalog.describe()} ({len(catalog):,} models in all)",
-            notes=notes,
-            numeric=["chat models", "embedding models"],
-        )
+        table = self._types_table(catalog)
+        table.notes[:0] = notes
+        return table
 
     # -- %%takopi ---------------------------------------------------------------------------
 
     def _expand(self, cell: str) -> str:
-        """``{expr}`` in the cell, evaluated in the user namespace, like IPython does for lines."""
-        from IPython.utils.text import FullEvalFormatter
+        """``{name}`` / ``{name.attr}`` in the cell from the user namespace; nothing is evaluated."""
+        from ._cell_fields import CellFieldError, expand_fields
 
+        namespace = self.shell.user_ns if self.shell is not None else {}
         try:
-            namespace = self.shell.user_ns if self.shell is not None else {}
-            return FullEvalFormatter().format(cell, **namespace)
-        except Exception:
-            return cell  # like IPython: a cell that cannot be expanded is sent as written
+            return expand_fields(cell, namespace)
+        except CellFieldError as exc:
+            raise UsageError(_one_line(str(exc))) from None
 
     def _run_cell(self, line: str, cell: str) -> None:
         args = _parse(parsers()[CELL], line)
@@ -581,6 +636,32 @@ class TakopiMagics(Magics):
             except Exception:
                 pass
         self.flows.clear()
+
+
+def _catalog_row(info: Any, selected: bool) -> list[Any]:
+    """One row of ``%takopi models`` for a catalog model."""
+    from .catalog._display import format_tokens
+    from .widgets._model_index import price_pair
+
+    flags = [
+        flag
+        for flag, on in (
+            ("tools", info.tool_call),
+            ("reasoning", info.reasoning),
+            ("image", "image" in info.input_modalities),
+        )
+        if on
+    ]
+    if info.status:
+        flags.append(info.status)
+    return [
+        "✓" if selected else "",
+        info.id,
+        info.name,
+        format_tokens(info.context_window),
+        price_pair(info),
+        " ".join(flags),
+    ]
 
 
 _loaded: weakref.WeakKeyDictionary[Any, TakopiMagics] = weakref.WeakKeyDictionary()

@@ -50,6 +50,10 @@ class SecretStore:
         self._keyring_usable: bool | None = None
         self._keyring_failure: str | None = None
         self._lock = threading.RLock()
+        self.file_on_purpose: str | None = None
+        """Why keys are kept in the file on purpose (``demo.sandbox()`` says so): the notice
+        then gives this reason instead of advice to install a keyring, which would change
+        nothing."""
 
     def __repr__(self) -> str:
         return f"SecretStore(kind={self.kind!r}, file={str(self.file_path)!r})"
@@ -78,6 +82,9 @@ class SecretStore:
         """A sentence for the UI when secrets are not in an OS keyring, else None."""
         if self.kind == "keyring":
             return None
+        if self.file_on_purpose:
+            where = f"Keys are stored in {self.file_path} (readable only by you)"
+            return f"{where}: {self.file_on_purpose}."
         if self._backend_choice == "file":
             why = "TakopiConfig.secret_backend is 'file'"
         else:

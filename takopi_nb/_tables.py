@@ -7,10 +7,11 @@ and every cell is plain text: it is HTML-escaped on the way into ``_repr_html_``
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Lines", "Table"]
+__all__ = ["CommandHelp", "Lines", "Table"]
 
 
 def _cell(value: Any) -> str:
@@ -25,7 +26,8 @@ class Table:
     """Rows of plain-text cells with a title and notes.
 
     ``_repr_html_`` gives an escaped HTML table (notebooks); ``str()``/``repr()`` and
-    ``_repr_pretty_`` give aligned text (terminal IPython).
+    ``_repr_pretty_`` give aligned text (terminal IPython). In HTML only the ``wrap``
+    columns may wrap: an id or a ref broken at its hyphen ("openai-/main") reads as two.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class Table:
         title: str = "",
         notes: Sequence[str] = (),
         numeric: Sequence[str] = (),
+        wrap: Sequence[str] = (),
     ) -> None:
         self.columns = [str(c) for c in columns]
         self.rows = [[_cell(v) for v in row] for row in rows]
@@ -45,6 +48,7 @@ class Table:
         self.title = title
         self.notes = list(notes)
         self._numeric = set(numeric)
+        self._wrap = set(wrap)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -99,13 +103,14 @@ class Table:
             parts.append('<table style="border-collapse:collapse;font-size:0.92em">')
             head = "".join(
                 f'<th style="text-align:{self._align(c)};padding:2px 10px 2px 0;'
-                f'border-bottom:1px solid #999">{esc(c)}</th>'
+                f'white-space:nowrap;border-bottom:1px solid #999">{esc(c)}</th>'
                 for c in self.columns
             )
             parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
             for row in self.rows:
                 cells = "".join(
                     f'<td style="text-align:{self._align(self.columns[i])};'
+                    f"{self._wrapping(self.columns[i])}"
                     f'padding:1px 10px 1px 0;vertical-align:top">{esc(v)}</td>'
                     for i, v in enumerate(row)
                 )
@@ -120,6 +125,9 @@ class Table:
 
     def _align(self, column: str) -> str:
         return "right" if column in self._numeric else "left"
+
+    def _wrapping(self, column: str) -> str:
+        return "" if column in self._wrap else "white-space:nowrap;"
 
 
 class Lines:
@@ -140,3 +148,78 @@ class Lines:
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
         return f'<div class="takopi-lines">{body}</div>'
+
+
+class CommandHelp:
+    """Commands with their usage and a description, laid out for reading.
+
+    Text (terminals): names in an aligned column, the description beside, the usage
+    line under it. HTML (notebooks): one row per command, the name and the usage in
+    monospace, never wrapped, the description beside them.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        entries: Sequence[tuple[str, str, str]],
+        *,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.title = title
+        self.entries = [(str(n), str(u), str(d)) for n, u, d in entries]
+        self.notes = list(notes)
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.entries]
+
+    def __str__(self) -> str:
+        width = max((len(name) for name in self.names()), default=0)
+        indent = " " * (2 + width + 2)
+        lines = [self.title, ""]
+        for name, usage, description in self.entries:
+            lines.append(f"  {name.ljust(width)}  {description}")
+            lines.append(f"{indent}{usage}")
+        if self.notes:
+            import textwrap
+
+            lines.append("")
+            lines.extend(line for note in self.notes for line in textwrap.wrap(note, 100))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        mono = "font-family:var(--jp-code-font-family,monospace);white-space:nowrap"
+        parts = [
+            '<div class="takopi-help">',
+            f'<div style="font-weight:600;margin:2px 0 6px">{esc(self.title)}</div>',
+            '<table style="border-collapse:collapse;font-size:0.92em">',
+        ]
+        for name, usage, description in self.entries:
+            parts.append(
+                f'<tr><td style="{mono};font-weight:600;padding:3px 14px 3px 0;'
+                f'vertical-align:top">{esc(name)}</td>'
+                f'<td style="padding:3px 0;vertical-align:top">{esc(description)}'
+                f'<br><code style="opacity:0.8">{_unbroken_words(usage)}</code></td></tr>'
+            )
+        parts.append("</table>")
+        for note in self.notes:
+            parts.append(f'<div style="margin-top:6px">{esc(note)}</div>')
+        parts.append("</div>")
+        return "".join(parts)
+
+
+_USAGE_WORD = re.compile(r"\[[^\]]*\]|\S+")
+
+
+def _unbroken_words(usage: str) -> str:
+    """Escaped usage text that wraps between options only, never inside one ("[--limit N]")."""
+    return " ".join(
+        f'<span style="white-space:nowrap">{html.escape(word)}</span>'
+        for word in _USAGE_WORD.findall(usage)
+    )

@@ -14,12 +14,14 @@ Only the standard library is used; every server binds to the loopback interface.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import json
 import math
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -40,12 +42,18 @@ def sandbox(directory: str | os.PathLike[str] | None = None) -> Any:
     """Keep this process's takopi_nb config, keys and catalog cache in a scratch folder, offline.
 
     Returns the process-wide config (``tk.get_config()``), now pointing there.
-    Keys go to a private file in that folder, never to your OS keyring.
+    Keys go to a private file in that folder, never to your OS keyring. A folder
+    made here (no ``directory`` given) is deleted when the interpreter exits.
     """
-    folder = (
-        Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="takopi-demo-"))
-    )
-    folder.mkdir(parents=True, exist_ok=True)
+    if directory is None:
+        folder = Path(tempfile.mkdtemp(prefix="takopi-demo-"))
+        # it holds a key file: leave nothing behind in the temp dir
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        kept = "deleted when Python exits"
+    else:
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = "kept after exit"
     os.environ["TAKOPI_NB_OFFLINE"] = "1"
     os.environ["TAKOPI_NB_CACHE_DIR"] = str(folder / "cache")
     os.environ["JUPYTER_DATA_DIR"] = str(folder / "data")
@@ -58,6 +66,10 @@ def sandbox(directory: str | os.PathLike[str] | None = None) -> Any:
     config.admin_config_files = []
     config.secret_backend = "file"
     config.config_file = str(folder / "providers.json")
+    config.runtime.secrets.file_on_purpose = (
+        f"this demo keeps keys in a scratch file on purpose, never in your OS keyring "
+        f"(the folder is {kept})"
+    )
     return config
 
 

@@ -87,6 +87,38 @@ def test_transport_errors_in_plain_words(error: Exception, words: str) -> None:
     assert str(info.value) == words
 
 
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), True),
+        (httpx.ConnectError("[Errno 111] Connection refused"), True),
+        (httpx.ConnectTimeout("timed out"), True),
+        (httpx.ReadTimeout("timed out"), False),
+        (httpx.ProxyError("407 Proxy Authentication Required"), False),
+        (httpx.RemoteProtocolError("peer closed connection"), False),
+    ],
+)
+def test_no_connection_at_all_is_unreachable(error: Exception, unreachable: bool) -> None:
+    """Offline (a state) apart from a fault: a proxy, a server or a cut that did answer."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    with pytest.raises(FetchError) as info:
+        fetch(URL, transport=transport(handler))
+    assert info.value.unreachable is unreachable
+
+
+@pytest.mark.parametrize("status", [404, 500, 503])
+def test_an_http_error_is_not_offline(status: int) -> None:
+    with pytest.raises(FetchError) as info:
+        fetch(URL, transport=transport(lambda request: httpx.Response(status)))
+    assert info.value.unreachable is False
+    with pytest.raises(FetchError) as info:
+        fetch("ftp://mirror.example/api.json")
+    assert info.value.unreachable is False
+
+
 def test_http_errors_name_the_status() -> None:
     with pytest.raises(FetchError) as info:
         fetch(URL, transport=transport(lambda request: httpx.Response(404)))

@@ -16,7 +16,7 @@ from traitlets.config import Config
 
 import takopi_nb as tk
 from takopi_nb._magics import TakopiMagics, _loaded
-from takopi_nb._tables import Lines, Table
+from takopi_nb._tables import CommandHelp, Table
 from takopi_nb.demo import DemoOpenAIServer
 from tests.fakes.codex_server import FakeChatGPT
 
@@ -53,7 +53,7 @@ def test_help_and_unknown_subcommands(shell: InteractiveShell) -> None:
     for name in ("providers", "list", "models", "select", "resolve", "login", "logout", "catalog"):
         assert f"%takopi {name}" in text
     assert "%%takopi" in text
-    assert isinstance(magic(shell, ""), Lines)
+    assert isinstance(magic(shell, ""), CommandHelp)
     with pytest.raises(UsageError) as caught:
         magic(shell, "frobnicate x")
     assert "Unknown subcommand 'frobnicate'" in str(caught.value) and "\n" not in str(caught.value)
@@ -62,14 +62,14 @@ def test_help_and_unknown_subcommands(shell: InteractiveShell) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("models", "required: provider"),
+        ("models openai --limit 0", "--limit must be at least 1"),
         ("models openai --limit x", "invalid int value"),
         ("select openai", "required: models"),
         ("resolve", "required: ref"),
         ("resolve 'unbalanced", "No closing quotation"),
         ("resolve nope", "Malformed model ref 'nope'"),
         ("resolve ghost/gpt-5", "no provider 'ghost'"),
-        ("models ghost", "No provider 'ghost'"),
+        ("models ghost", "No provider or provider type 'ghost'"),
         ("login openai", "uses an API key"),
         ("list --bogus", "unrecognized arguments"),
     ],
@@ -290,7 +290,8 @@ def test_cell_magic_updates_a_markdown_display(
     monkeypatch.setattr("takopi_nb._magics.STREAM_UPDATE_SECONDS", 0.0)
     publisher = CapturingDisplayPublisher()
     monkeypatch.setattr(shell, "display_pub", publisher)
-    shell.run_cell_magic("takopi", "", "Hi {1 + 1}")  # no ref: the default model
+    shell.user_ns["n"] = 2
+    shell.run_cell_magic("takopi", "", "Hi {n}")  # no ref: the default model
     outputs = publisher.outputs
     assert len(outputs) > 3
     first, last = outputs[0], outputs[-1]
@@ -330,3 +331,137 @@ def test_loading_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- issue 15: the first hour --------------------------------------------------------------------
+
+
+def test_models_takes_a_type_or_an_id_and_an_id_wins(shell: InteractiveShell) -> None:
+    config = tk.get_config()
+    by_type = magic(shell, "models openrouter sonnet --all")  # no openrouter provider yet
+    assert by_type.title.startswith("type openrouter:") and len(by_type) > 0
+    assert all(
+        "sonnet" in row_id.lower() or "sonnet" in name.lower()
+        for row_id, name in zip(by_type.column("id"), by_type.column("name"), strict=True)
+    )
+    assert set(by_type.column("sel")) == {""}
+    assert "add_provider('openrouter')" in str(by_type)
+    config.add_provider("openrouter", id="or", models=["anthropic/claude-sonnet-4.5"])
+    by_id = magic(shell, "models or sonnet --all")
+    assert by_id.title.startswith("or (OpenRouter):")
+    assert by_id.column("id") == by_type.column("id")
+    marked = [i for i, sel in zip(by_id.column("id"), by_id.column("sel"), strict=True) if sel]
+    assert marked == ["anthropic/claude-sonnet-4.5"]
+    # A provider whose id is also a type: the id wins, and the table says so.
+    config.add_provider("openrouter", id="anthropic", models=["openai/gpt-4o"])
+    clash = magic(shell, "models anthropic gpt-4o")
+    assert clash.title.startswith("anthropic (OpenRouter):")
+    assert "openai/gpt-4o" in clash.column("id")
+    assert "'anthropic' is also a provider type" in str(clash)
+    with pytest.raises(UsageError, match="The type 'codex', which has no embeddings"):
+        magic(shell, "models codex --embedding")
+
+
+def test_models_without_arguments_lists_the_types_with_counts(shell: InteractiveShell) -> None:
+    tk.get_config().add_provider("openrouter", id="or")
+    table = magic(shell, "models")
+    assert table.column("type") == list(tk.PROVIDER_TYPES)
+    counts = dict(zip(table.column("type"), table.column("chat models"), strict=True))
+    assert int(counts["openrouter"]) > 100 and int(counts["openai"]) > 10
+    mine = dict(zip(table.column("type"), table.column("your providers"), strict=True))
+    assert mine["openrouter"] == "or" and mine["openai"] == ""
+    assert "%takopi models TYPE-or-ID" in str(table)
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("opnrouter", "Did you mean 'openrouter' (a type)?"),
+        ("work-opnai", "Did you mean 'work-openai' (the provider of type openai)?"),
+    ],
+)
+def test_models_unknown_name_mentions_ids_and_types(
+    shell: InteractiveShell, name: str, hint: str
+) -> None:
+    config = tk.get_config()
+    config.add_provider("openrouter", id="or")
+    config.add_provider("openai", id="work-openai")
+    with pytest.raises(UsageError) as caught:
+        magic(shell, f"models {name}")
+    message = str(caught.value)
+    assert f"No provider or provider type {name!r}" in message and "\n" not in message
+    assert "Provider ids: or (openrouter), work-openai (openai)" in message
+    assert "types: openai, anthropic, codex, openrouter" in message
+    assert message.endswith(hint)
+
+
+def test_cell_magic_undefined_name_is_a_one_line_error(
+    shell: InteractiveShell, demo_server: DemoOpenAIServer
+) -> None:
+    tk.get_config().add_provider(
+        "openai", base_url=demo_server.base_url, api_key="sk-demo", models=["gpt-5.2"]
+    )
+    with pytest.raises(UsageError) as caught:
+        shell.run_cell_magic("takopi", "openai/gpt-5.2", "Explain {topic} in two sentences.")
+    message = str(caught.value)
+    assert "{topic} in the cell: 'topic' is not defined" in message
+    assert "write {{topic}}" in message and "\n" not in message
+    shell.user_ns["p"] = tk.get_config().get("openai")
+    with pytest.raises(UsageError, match=r"\{p\.nme\} in the cell: p has no attribute 'nme'"):
+        shell.run_cell_magic("takopi", "openai/gpt-5.2", "Which models has {p.nme}?")
+    assert demo_server.chat_calls == 0  # nothing was sent
+
+
+def test_cell_magic_expands_names_and_never_evaluates(
+    shell: InteractiveShell, demo_server: DemoOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tk.get_config().add_provider(
+        "openai", base_url=demo_server.base_url, api_key="sk-demo", models=["gpt-5.2"]
+    )
+    shell.user_ns.update(p=p, price=1.5, calls=[])
+    shell.user_ns["record"] = lambda: shell.user_ns["calls"].append(1)
+    cell = (
+        '{p.id} costs {price:.2f}, {price!r}; {{literal}} and {"a": 1} stay; '
+        "{record()} {__import__('os').getpid()} {1,2} are not run\n"
+    )
+    shell.run_cell_magic("takopi", "openai/gpt-5.2", cell)
+    out = capsys.readouterr().out
+    assert (
+        'You asked: “openai costs 1.50, 1.5; {literal} and {"a": 1} stay; '
+        "{record()} {__import__('os').getpid()} {1,2} are not run”"
+    ) in out
+    assert shell.user_ns["calls"] == []
+
+
+def test_help_is_laid_out_for_reading(shell: InteractiveShell) -> None:
+    shown = magic(shell, "help")
+    names = shown.names()
+    assert names[: len(COMMANDS_IN_HELP)] == list(COMMANDS_IN_HELP) and names[-1] == "%%takopi"
+    lines = str(shown).splitlines()
+    column = lines[2].index("Show the providers panel")  # the descriptions line up
+    for name in names:
+        (row,) = [line for line in lines if line.startswith(f"  {name} ")]
+        assert row.index(row.split(None, 1)[1]) == column
+        usage_line = lines[lines.index(row) + 1]
+        assert usage_line[:column].strip() == "" and usage_line.strip().startswith(
+            "%takopi" if name != "%%takopi" else "%%takopi"
+        )
+    html = shown._repr_html_()
+    assert html.count("<tr>") == len(names) and "<code" in html and "white-space:nowrap" in html
+    assert "[--limit LIMIT]</span>" in html  # an option never breaks inside itself
+    assert "{x + 1} is sent as written" in str(shown) and "{{ and }} are literal" in str(shown)
+
+
+COMMANDS_IN_HELP = ("providers", "list", "models", "select", "resolve")
+
+
+def test_list_never_wraps_an_id(shell: InteractiveShell) -> None:
+    tk.get_config().add_provider("openai", id="openai-main")
+    table = magic(shell, "list")
+    html = table._repr_html_()
+    id_cell = html[html.rindex("<td", 0, html.index(">openai-main<")) : html.index(">openai-main<")]
+    assert "white-space:nowrap" in id_cell
+    status_cell = html[html.rindex("<td", 0, html.index(">no models selected<")) :]
+    assert "white-space:nowrap" not in status_cell.split(">", 1)[0]
+    text = str(table).splitlines()
+    assert any(line.startswith("openai-main  openai") for line in text)

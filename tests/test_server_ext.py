@@ -10,6 +10,7 @@ jupyter_server: it is only spoken to over HTTP.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -849,3 +850,94 @@ def test_one_unreadable_credential_does_not_break_the_list(
     assert fine["key_hint"] == "••••" + SECRET_FILE[-4:]
     assert locked["credential_source"] is None and locked["key_hint"] is None
     assert locked["status"] == "status unavailable: The OS keyring failed (LockedError). Unlock it."
+
+
+# -- offline is a state, not an error (issue 15) ------------------------------------------------
+
+OFFLINE_LINE = "offline: using the cached/bundled catalog"
+
+
+def test_no_network_is_logged_once_at_info_and_is_no_failure(tmp_path: Path) -> None:
+    """What `make lab` does on a machine without network: no warning at each start."""
+    home = Home(tmp_path)
+    srv = JupyterServer(
+        home,
+        home.env("http://127.0.0.1:9/api.json"),  # nothing listens there: connection refused
+        ["--TakopiServerExtension.catalog_refresh_interval=0.2"],
+    )
+    try:
+        refresher = wait_for(
+            lambda: (r := srv.json("/takopi/api/status")["catalog_refresher"])["runs"] >= 3 and r,
+            what="three refresh attempts",
+        )
+        assert refresher["failures"] == 0 and refresher["last_error"] is None
+        assert "Could not connect to 127.0.0.1:9" in refresher["offline"]
+        assert srv.json("/takopi/api/catalog")["source"] == "bundled"
+    finally:
+        assert srv.stop() == 0
+    log = srv.log()
+    (line,) = [line for line in log.splitlines() if OFFLINE_LINE in line]
+    assert "(bundled snapshot of " in line and line.startswith("[I ")  # info, not a warning
+    assert "refresh failed" not in log
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_refresh_job_tells_offline_from_a_real_failure(
+    monkeypatch: pytest.MonkeyPatch, own_models_dev: ModelsDevServer
+) -> None:
+    import asyncio
+
+    import takopi_nb as tk
+    from takopi_nb import catalog
+    from takopi_nb.server._extension import TakopiServerExtension, TakopiServerState
+    from takopi_nb.server._refresher import CatalogRefresher, Offline
+
+    state = TakopiServerState(tk.get_config(), TakopiServerExtension())
+    offline = state.refresh_job()  # the test env points the catalog at a closed loopback port
+    assert isinstance(offline, Offline) and "Could not connect" in offline.reason
+    assert offline.using.startswith("bundled snapshot of ")
+
+    own_models_dev.mode, own_models_dev.status = "error", 503
+    monkeypatch.setenv("TAKOPI_NB_CATALOG_URL", own_models_dev.api_url)
+    catalog._reset()
+    failed = state.refresh_job()
+    assert isinstance(failed, str) and "HTTP 503" in failed
+    assert state.catalog().unreachable is False  # it answered: a fault, not offline
+
+    results: list[str | Offline | None] = [offline, offline, None, offline, failed]
+    handler = Records()
+    logger = logging.getLogger("takopi_nb.server")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+
+    async def scenario() -> CatalogRefresher:
+        refresher = CatalogRefresher(lambda: results.pop(0), 0.01, jitter=0.0)
+        refresher.start()
+        while results or refresher.busy:
+            await asyncio.sleep(0.01)
+        await refresher.stop()
+        return refresher
+
+    try:
+        refresher = asyncio.run(scenario())
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    said = [(r.levelno, r.getMessage()) for r in handler.records if r.levelno >= logging.INFO]
+    said = [(level, text) for level, text in said if "offline" in text or "refresh" in text]
+    offline_lines = [text for level, text in said if OFFLINE_LINE in text]
+    assert len(offline_lines) == 2  # once, and once more after it was back online
+    assert all(level == logging.INFO for level, text in said if OFFLINE_LINE in text)
+    assert (logging.INFO, "takopi_nb: back online: catalog refreshed") in said
+    warnings = [text for level, text in said if level >= logging.WARNING]
+    assert len(warnings) == 1 and "HTTP 503" in warnings[0]
+    assert refresher.failures == 1 and refresher.offline is None

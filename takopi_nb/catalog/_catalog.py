@@ -108,6 +108,7 @@ class Catalog:
         self._next_auto = 0.0
         self._last_error: str | None = None
         self._last_error_at: float | None = None
+        self._unreachable = False
         self._listeners: list[Callable[[Catalog], None]] = []
         self._loaded = self._load_local()
         self._current()  # starts the background refresh when the data is out of date
@@ -134,6 +135,11 @@ class Catalog:
     def last_error(self) -> str | None:
         """Why the last fetch failed, in plain words; ``None`` after a success."""
         return self._last_error
+
+    @property
+    def unreachable(self) -> bool:
+        """The last fetch failed because no connection could be made (offline), not a fault."""
+        return self._unreachable
 
     @property
     def skipped(self) -> int:
@@ -513,6 +519,7 @@ class Catalog:
             self._loaded = loaded
             self._last_error = None
             self._last_error_at = None
+            self._unreachable = False
         self._notify()
         return True
 
@@ -552,7 +559,7 @@ class Catalog:
                     }  # fmt: skip
                     data = encode(parsed, meta)
             except FetchError as exc:
-                self._fail(f"{exc} {_HINT.format(host=host)}")
+                self._fail(f"{exc} {_HINT.format(host=host)}", unreachable=exc.unreachable)
                 return None
             except CatalogDataError as exc:
                 self._fail(f"{host} {exc}. {_HINT.format(host=host)}")
@@ -571,10 +578,11 @@ class Catalog:
         held = current.fetched_at if current.origin == "network" else None
         return self._fresh(disk, started) and (held is None or disk.fetched_at > held)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, *, unreachable: bool = False) -> None:
         with self._lock:
             self._last_error = message
             self._last_error_at = self._clock()
+            self._unreachable = unreachable
         self._notify()
 
     def _notify(self) -> None:

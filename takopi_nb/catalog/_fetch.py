@@ -44,7 +44,15 @@ class Fetched(NamedTuple):
 
 
 class FetchError(Exception):
-    """The catalog could not be downloaded; ``str()`` says why in plain words."""
+    """The catalog could not be downloaded; ``str()`` says why in plain words.
+
+    ``unreachable`` is True when no connection could be made at all (no network, no
+    DNS, the host refusing): the machine is offline, which is a state, not a fault.
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 def redact_url(url: str) -> str:
@@ -130,6 +138,8 @@ def fetch(
             )
     except FetchError:
         raise
+    except httpx.ConnectTimeout:
+        raise FetchError(f"{host} did not answer in time.", unreachable=True) from None
     except httpx.TimeoutException:
         raise FetchError(f"{host} did not answer in time.") from None
     except httpx.ProxyError as exc:
@@ -137,7 +147,9 @@ def fetch(
             f"The proxy failed to reach {host} ({_detail(exc)}); check HTTPS_PROXY / NO_PROXY."
         ) from None
     except httpx.ConnectError as exc:
-        raise FetchError(f"Could not connect to {host} ({_detail(exc)}).") from None
+        raise FetchError(
+            f"Could not connect to {host} ({_detail(exc)}).", unreachable=True
+        ) from None
     except httpx.RemoteProtocolError:
         raise FetchError(f"The download from {host} was cut off before the end.") from None
     except httpx.DecodingError:

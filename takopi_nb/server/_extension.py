@@ -13,7 +13,7 @@ from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
 from ._handlers import API_PATH, route_table
-from ._refresher import CatalogRefresher, offline_reason
+from ._refresher import CatalogRefresher, Offline, offline_reason
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -76,11 +76,12 @@ class TakopiServerState:
 
         return get_catalog()
 
-    def refresh_job(self) -> str | None:
+    def refresh_job(self) -> str | Offline | None:
         """The refresher's job: fetch models.dev, unless this process's copy is recent.
 
-        Returns the error text of a failed fetch, else None. The fetch is written to
-        the shared cache, where every kernel of the user finds it.
+        Returns the error text of a failed fetch, :class:`Offline` when no connection
+        could be made (the cached or bundled catalog serves meanwhile), else None. The
+        fetch is written to the shared cache, where every kernel of the user finds it.
         """
         from ._views import refresh_catalog, timestamp
 
@@ -92,7 +93,10 @@ class TakopiServerState:
             and time.time() - fetched < self.refresher.interval * 0.9
         ):
             return None  # fetched not long ago (a Refresh from the panel or the REST API)
-        return refresh_catalog(catalog)
+        problem = refresh_catalog(catalog)
+        if problem and catalog.unreachable:
+            return Offline(problem, catalog.describe().removeprefix("offline: "))
+        return problem
 
     def status_extra(self) -> dict[str, Any]:
         return {

@@ -20,16 +20,28 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._threads import start_in_daemon_thread
 
-__all__ = ["CatalogRefresher", "offline_reason"]
+__all__ = ["CatalogRefresher", "Offline", "offline_reason"]
 
 log = logging.getLogger("takopi_nb.server")
 
 THREAD_NAME = "takopi-catalog-refresh"
 _TRUE_WORDS = ("1", "true", "yes", "on")  # the catalog's own reading of TAKOPI_NB_OFFLINE
+
+
+class Offline(NamedTuple):
+    """A job's result when the network could not be reached: a state, not a failure.
+
+    The refresher logs it once at info level (and again only after it was back
+    online), keeps retrying, and does not count it among the failures.
+    """
+
+    reason: str
+    using: str = ""
+    """What serves meanwhile, e.g. ``"bundled snapshot of 2026-07-01"``."""
 
 
 def offline_reason() -> str | None:
@@ -43,16 +55,17 @@ def offline_reason() -> str | None:
 class CatalogRefresher:
     """Run ``job`` now and then every ``interval`` seconds until stopped.
 
-    ``job`` is blocking and returns an error text (or None on success); an
-    exception it raises counts as an error too. After an error the next try
-    comes after ``min(interval, retry_after_error)``. Each wait is spread by
+    ``job`` is blocking and returns an error text, an :class:`Offline` (no network:
+    logged once, at info level), or None on success; an exception it raises counts
+    as an error too. After an error or offline, the next try comes after
+    ``min(interval, retry_after_error)``. Each wait is spread by
     ``jitter`` (a fraction) so that many servers started together (a
     JupyterHub) do not all fetch at the same moment.
     """
 
     def __init__(
         self,
-        job: Callable[[], str | None],
+        job: Callable[[], str | Offline | None],
         interval: float,
         *,
         initial_delay: float = 0.0,
@@ -76,6 +89,8 @@ class CatalogRefresher:
         self.last_started: float | None = None
         self.last_finished: float | None = None
         self.last_error: str | None = None
+        self.offline: str | None = None
+        """Why the network is unreachable, while it is; None when online (or not known yet)."""
         self.next_run: float | None = None
 
     def __repr__(self) -> str:
@@ -135,6 +150,7 @@ class CatalogRefresher:
             "last_started": _iso(self.last_started),
             "last_finished": _iso(self.last_finished),
             "last_error": self.last_error,
+            "offline": self.offline,
             "next_run": _iso(self.next_run),
         }
 
@@ -167,11 +183,26 @@ class CatalogRefresher:
             problem = f"{type(exc).__name__}: {exc}"
         self.runs += 1
         self.last_finished = time.time()
+        if isinstance(problem, Offline):
+            self.last_error = None
+            if self.offline is None:
+                log.info(
+                    "takopi_nb: offline: using the cached/bundled catalog%s; retrying in the "
+                    "background. %s",
+                    f" ({problem.using})" if problem.using else "",
+                    problem.reason,
+                )
+            self.offline = problem.reason
+            return False
         self.last_error = problem
         if problem:
+            self.offline = None  # the network answered, with an error
             self.failures += 1
             log.warning("takopi_nb: background catalog refresh failed: %s", problem)
             return False
+        if self.offline is not None:
+            log.info("takopi_nb: back online: catalog refreshed")
+        self.offline = None
         log.debug("takopi_nb: catalog refreshed in the background")
         return True
 
