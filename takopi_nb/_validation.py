@@ -31,7 +31,7 @@ def check_provider_id(provider_id: object) -> str:
         raise ConfigTypeError(
             f"A provider id must be text (str), not {type(provider_id).__name__}: use {ID_RULE}."
         )
-    if _ID_PATTERN.fullmatch(provider_id):
+    if _ID_PATTERN.fullmatch(provider_id) and not looks_like_secret(provider_id):
         return provider_id
     if looks_like_secret(provider_id):
         raise ConfigError(
@@ -54,20 +54,22 @@ _KEY_PREFIXES = ("sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "aiza", "bearer ", 
 def looks_like_secret(value: str) -> bool:
     """True for text that may be a key pasted into the wrong field, so it is never echoed.
 
-    URLs and ids are short or punctuated; keys are long runs of mixed letters and
-    digits, often with a known prefix. Erring on the side of not echoing is cheap.
+    Ids and URLs are words joined by punctuation; keys hold a long run of letters and
+    digits (often after a known prefix). Erring on the side of not echoing is cheap.
     """
     text = value.strip()
-    if "://" in text and " " not in text.split("://", 1)[1][:1]:
-        # A URL: only its user-info part could hold a secret, and check_base_url refuses that.
-        return False
-    if len(text) >= 12 and text.lower().startswith(_KEY_PREFIXES):
+    if "://" in text:
+        return False  # a URL: only a user-info part could hold a secret, and that is refused
+    runs = re.findall(r"[A-Za-z0-9]+", text)
+    longest = max(runs, key=len, default="")
+    has_digit = any(c.isdigit() for c in longest)
+    has_alpha = any(c.isalpha() for c in longest)
+    if text.lower().startswith(_KEY_PREFIXES) and len(longest) >= 16:
         return True
-    if len(text) < 20:
-        return False
-    has = (any(c.islower() for c in text), any(c.isupper() for c in text))
-    digits = any(c.isdigit() for c in text)
-    return (all(has) and digits) or (len(text) >= 32 and digits and " " not in text)
+    if len(longest) >= 24 and has_digit and has_alpha:
+        return True
+    mixed = any(c.islower() for c in text) and any(c.isupper() for c in text)
+    return len(text) >= 20 and mixed and any(c.isdigit() for c in text) and " " not in text
 
 
 def is_loopback_host(host: str) -> bool:

@@ -501,6 +501,28 @@ def test_a_key_pasted_into_the_wrong_panel_field_is_never_shown(
         panel.close()
 
 
+@pytest.mark.parametrize(
+    "pasted", [KEY, "sk-0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"]
+)
+def test_a_key_shaped_id_or_base_url_is_refused_without_echoing_it(
+    isolated_env: Path, pasted: str
+) -> None:
+    cfg = tk.get_config()
+    p = cfg.add_provider("openai", id="work")
+    failures = []
+    for call in (
+        lambda: cfg.add_provider("openai", id=pasted),
+        lambda: cfg.add_provider("openai", base_url=pasted),
+        lambda: cfg.rename_provider("work", pasted),
+        lambda: setattr(p, "base_url", pasted),
+    ):
+        with pytest.raises(tk.ConfigError) as err:
+            call()
+        failures.append(err.value)
+    assert places_with_secret(pasted, dirs=[isolated_env], texts=failures) == []
+    assert [q.id for q in cfg.providers] == ["work"]
+
+
 def test_the_panel_offers_to_send_a_held_back_key_to_the_new_host() -> None:
     from takopi_nb.widgets import ProvidersPanel
 
