@@ -1,4 +1,5 @@
-"""Tiny measuring helpers shared by the benchmark scripts: medians, fresh processes, tables."""
+"""Tiny measuring helpers shared by the benchmark scripts: medians, fresh processes, tables,
+and the verdict on every target (``run.py --check`` fails when one is missed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ import time
 from collections.abc import Callable, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+VERDICTS: list[tuple[str, bool]] = []
+"""``(figure, met)`` for every target compared in this process, in order (``run.py`` reads it)."""
+
+
+def verdict(figure: str, target: str, met: bool) -> str:
+    """The target column of one row: the target and whether this run met it.
+
+    Every printed target goes through here, so none is printed without being compared.
+    """
+    VERDICTS.append((figure.strip(), met))
+    return f"{target}: {'met' if met else 'MISSED'}"
+
+
+def misses() -> list[str]:
+    return [figure for figure, met in VERDICTS if not met]
 
 
 def fresh_process_ms(code: str, runs: int = 15, env: dict[str, str] | None = None) -> float:

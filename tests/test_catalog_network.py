@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -94,14 +93,13 @@ def fill_cache(make: MakeCatalog) -> Catalog:
 def test_first_use_serves_the_bundled_snapshot_at_once_and_refreshes_in_background(
     make: MakeCatalog, server: ModelsDevServer, cache_dir: Path
 ) -> None:
-    server.delay = 1.0
-    started = time.monotonic()
+    server.hang()  # answers only when released: a load that waited for it could not return
     catalog = make()
-    assert time.monotonic() - started < 0.9, "loading must not wait for the network"
     assert catalog.source == "bundled"
     assert catalog.refreshing
     assert catalog.describe() == f"bundled snapshot of 2026-07-01, refreshing from {host(server)}…"
     assert len(catalog.models("openai")) == 51
+    server.release()
     assert catalog.wait(10) is True
     assert catalog.source == "network" and not catalog.refreshing
     assert catalog.describe() == f"{host(server)}, just now"
@@ -259,11 +257,9 @@ def test_stale_cache_and_a_failing_network(
 
 
 def test_timeout(make: MakeCatalog, server: ModelsDevServer) -> None:
-    server.delay = 10
+    server.hang()  # never answers in the test's life: only the read timeout can end the wait
     catalog = make(auto_refresh=False, timeouts=Timeouts(connect=1, read=0.5, total=5))
-    started = time.monotonic()
     assert catalog.refresh() is False
-    assert time.monotonic() - started < 3
     assert catalog.last_error is not None
     assert catalog.last_error.startswith(f"{host(server)} did not answer in time.")
     assert "No models in picker?" in catalog.last_error
@@ -275,9 +271,7 @@ def test_a_trickling_server_hits_the_total_deadline(
     server.mode = "trickle"
     server.trickle_pause = 0.3
     catalog = make(auto_refresh=False, timeouts=Timeouts(connect=1, read=2, total=1))
-    started = time.monotonic()
-    assert catalog.refresh() is False
-    assert time.monotonic() - started < 4
+    assert catalog.refresh() is False  # the whole body would take 3 minutes: the deadline hit
     assert catalog.last_error is not None and "took over 1 s" in catalog.last_error
 
 

@@ -153,12 +153,10 @@ def test_concurrent_writers_never_show_a_torn_file(tmp_path: Path) -> None:
 
 
 FRESH_PROCESS = """
-import json, sys, threading, time
-started = time.perf_counter()
+import json, sys, threading
 from takopi_nb.catalog import get_catalog
 catalog = get_catalog()
 models = catalog.models("openai")
-elapsed = time.perf_counter() - started
 print(json.dumps({
     "source": catalog.source, "models": len(models),
     "decoded": sorted(catalog._loaded.view._models),

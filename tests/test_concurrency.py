@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -25,15 +24,44 @@ for i in range(count):
     cfg.add_provider("openai", id=f"w{worker}-p{i}", models=[f"m{i}"])
 """
 
-SAVE_FOREVER = """
-import sys, takopi_nb as tk
+# Saves again and again; a hook on os.fsync / os.replace (the standard library, not our code)
+# stops the process inside the ``pause_at``-th save of the config file, at ``point``, and says
+# so on stdout with the temp file's name: the parent's SIGKILL then lands inside that write.
+SAVE_UNTIL_PAUSED = """
+import os, sys, time
+import takopi_nb as tk
+point, pause_at = sys.argv[1], int(sys.argv[2])
+prefix = "." + os.path.basename(os.environ["TAKOPI_NB_CONFIG"]) + "."
+real_fsync, real_replace = os.fsync, os.replace
+saved = 0
+
+def ours(path):
+    name = os.path.basename(str(path))
+    return name.startswith(prefix) and name.endswith(".tmp")
+
+def pause(tmp):
+    print("paused", saved, tmp, flush=True)
+    time.sleep(3600)  # the parent kills us here
+
+def fsync(fd):
+    real_fsync(fd)  # the bytes are written and on disk; the rename has not happened
+    tmp = os.readlink(f"/proc/self/fd/{fd}")
+    if point == "fsync" and ours(tmp) and saved + 1 == pause_at:
+        pause(tmp)
+
+def replace(src, dst):
+    global saved
+    if ours(src) and point == "replace" and saved + 1 == pause_at:
+        pause(src)
+    real_replace(src, dst)
+    saved += ours(src)
+
+os.fsync, os.replace = fsync, replace
 cfg = tk.get_config()
-p = cfg.get("big") if "big" in cfg else cfg.add_provider("openrouter", id="big")
-n = 0
-print("ready", flush=True)
-while True:
-    n += 1
+p = cfg.add_provider("openrouter", id="big")
+for n in range(1, 200):
     p.models = [f"vendor/model-{n}-{i}" for i in range(2000)]
+print("never paused", saved, flush=True)
 """
 
 
@@ -81,27 +109,41 @@ def test_eight_processes_adding_fifty_providers_each(tmp_path: Path) -> None:
     assert torn == [] and reads > 0
 
 
-def test_sigkill_mid_save_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("point", "pause_at"), [("fsync", 1), ("replace", 2), ("fsync", 5)])
+def test_sigkill_inside_a_save_leaves_the_old_file(
+    tmp_path: Path, point: str, pause_at: int
+) -> None:
     config_file = tmp_path / "providers.json"
-    for round_ in range(12):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SAVE_FOREVER],
-            env=child_env(config_file),
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        time.sleep(0.05 + 0.037 * round_)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
-        doc = json.loads(config_file.read_text())  # never torn
-        models = doc["providers"][0]["models"]
-        assert len(models) in (0, 2000)
-        assert len({m.split("-")[1] for m in models}) <= 1  # one whole generation
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    # A killed writer may leave its temp file; it never replaces the real one.
-    assert all(name.startswith(".providers.json.") for name in leftovers)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SAVE_UNTIL_PAUSED, point, str(pause_at)],
+        env=child_env(config_file),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    said = proc.stdout.readline().split()
+    before = config_file.read_bytes() if config_file.exists() else None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    proc.stdout.close()
+
+    # The proof that the kill landed inside a write: the child stopped in that save, whose
+    # temp file holds the complete new document and was never moved over the config file.
+    assert said[:2] == ["paused", str(pause_at - 1)], said
+    temp = Path(said[2])
+    assert temp.parent == tmp_path and temp.exists()
+    written = json.loads(temp.read_text())
+    assert proc.returncode == -signal.SIGKILL
+    if pause_at == 1:  # the very first save: there was no config file, and there is none
+        assert before is None and not config_file.exists()
+        assert [p["id"] for p in written["providers"]] == ["big"]
+        return
+    assert config_file.read_bytes() == before  # untouched by the killed write
+    doc = json.loads(before or b"")  # and never torn
+    assert doc != written
+    models = doc["providers"][0]["models"]
+    assert len(models) in (0, 2000)
+    assert len({m.split("-")[1] for m in models}) <= 1  # one whole generation
 
 
 def test_a_kernel_sees_a_provider_added_by_another(tmp_path: Path, monkeypatch) -> None:

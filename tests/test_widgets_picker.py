@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +53,6 @@ def test_search_as_you_type(openai_picker: ModelPicker) -> None:
             typed in m.lower() or typed in (picker.info(m).name or "").lower()
             for m in picker.visible
         )
-        assert picker.last_filter_seconds < 0.05
     assert picker.visible[0] == "gpt-5.2"  # the exact id ranks first
     picker.search.value = "codex 5.2"  # every word must match id, name or family, in any order
     assert "gpt-5.2-codex" in picker.visible
@@ -366,16 +364,3 @@ def test_a_failed_refresh_is_reported(cfg: tk.TakopiConfig) -> None:
     finally:
         made.close()
         catalog.close()
-
-
-def test_refilter_is_fast_enough(cfg: tk.TakopiConfig) -> None:
-    picker = make_picker(cfg.add_provider("openrouter"))
-    try:
-        timings = []
-        for typed in ("c", "cl", "cla", "clau", "claud", "claude", "claude ", "claude s"):
-            started = time.perf_counter()
-            picker.search.value = typed
-            timings.append(time.perf_counter() - started)
-        assert statistics.median(timings) < 0.02, timings  # the budget per keystroke
-    finally:
-        picker.close()

@@ -94,6 +94,14 @@ def provider_detail(body: str | bytes) -> ProviderDetail:
     return ProviderDetail(message=_plain(text))
 
 
+def _google_key_invalid(detail: ProviderDetail) -> bool:
+    """Google answers a wrong API key with 400 INVALID_ARGUMENT, not 401: its reason says so."""
+    details = detail.extra.get("details") if detail.extra else None
+    return isinstance(details, list) and any(
+        isinstance(d, Mapping) and d.get("reason") == "API_KEY_INVALID" for d in details
+    )
+
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -189,7 +197,7 @@ def error_for_response(
             status=status,
             provider_id=pid,
         )
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and _google_key_invalid(detail)):
         if ctx.codex:
             if status == 403:
                 return ProviderRequestError(

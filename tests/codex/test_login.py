@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,12 +57,9 @@ def test_pending_approve_exchange_stores_tokens_in_the_secret_store(
 ) -> None:
     states: list[str] = []
     ticks: list[int] = []
-    began = time.monotonic()
     flow = login(runtime, record, flows)
-    returned_after = time.monotonic() - began
     flow.observe(lambda change: states.append(change["new"]), names="state")
     flow.observe(lambda change: ticks.append(change["new"]), names="seconds_left")
-    assert returned_after < 0.5  # login() does not wait for anything
     wait_for(lambda: flow.state == "waiting" and fake.counts["poll"] >= 1)
     assert flow.verification_url == f"{fake.issuer}/codex/device"
     assert flow.user_code in fake.user_codes()
@@ -137,6 +135,23 @@ def test_404_at_usercode(fake: FakeChatGPT, runtime: Any, record: Any, flows: li
     assert fake.counts["poll"] == 0
 
 
+def test_login_returns_before_the_issuer_answers(
+    runtime: Any, record: Any, flows: list[DeviceCodeFlow]
+) -> None:
+    """An issuer that accepts the connection and never answers: login() still returns."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        runtime.codex_issuer = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        flow = login(runtime, record, flows)
+        # Had login() waited for the device code, it could not have returned: nothing answers.
+        assert flow.state == "requesting" and flow.user_code == ""
+        connection, _ = silent.accept()  # the flow's thread did reach the issuer
+        flow.cancel()
+        connection.close()
+    assert flow.wait(timeout=60) == "cancelled"
+
+
 def test_unreachable_issuer(runtime: Any, record: Any, flows: list[Any]) -> None:
     runtime.codex_issuer = "http://127.0.0.1:9"
     flow = login(runtime, record, flows)
@@ -147,19 +162,22 @@ def test_unreachable_issuer(runtime: Any, record: Any, flows: list[Any]) -> None
 def test_cancel_stops_polling_and_keeps_no_tokens(
     fake: FakeChatGPT, runtime: Any, record: Any, flows: list[Any]
 ) -> None:
-    fake.interval = "5"  # a long sleep: cancel must wake it
+    fake.interval = "3600"  # a sleep no test outlasts: only cancel can end the thread
     flow = login(runtime, record, flows)
     wait_for(lambda: flow.state == "waiting" and fake.counts["poll"] >= 1)
-    began = time.monotonic()
     flow.cancel()
     assert flow.state == "cancelled" and flow.wait(0) == "cancelled"
     assert flow._thread is not None
-    flow._thread.join(timeout=3)
-    assert not flow._thread.is_alive() and time.monotonic() - began < 2
+    flow._thread.join(timeout=60)
+    assert not flow._thread.is_alive()  # woken: the interval had an hour left
     polls = fake.counts["poll"]
     fake.approve(flow.user_code)
-    time.sleep(0.2)
-    assert fake.counts["poll"] == polls and fake.counts["exchange"] == 0
+    # The flow's one polling thread has ended, so no later poll can come; a second flow's poll
+    # (which sees the approval, proving the fake answers polls) marks time for the first.
+    other = login(runtime, record, flows)
+    wait_for(lambda: fake.counts["poll"] > polls)
+    other.cancel()
+    assert fake.counts["poll"] == polls + 1 and fake.counts["exchange"] == 0
     assert not codex.has_tokens(runtime, record)
     flow.cancel()  # idempotent
     assert flow.state == "cancelled"

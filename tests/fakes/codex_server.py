@@ -11,7 +11,9 @@ It follows §6 of the protocol note: device codes with a string ``interval``,
 server-generated PKCE pairs, single-use authorization codes, single-use
 rotating refresh tokens grouped in families (reuse revokes the family),
 JWTs with ``alg: none`` and the ``https://api.openai.com/auth`` claims, and
-the backend's 400/401/403/429 answers with their real bodies.
+the backend's 400/401/403/429 answers with their real bodies (a ``/responses``
+body needs ``instructions``, ``input`` as a list of items, ``store: false`` and
+``stream: true``; see ``tests/test_fakes_strict.py``).
 
 Knobs are plain attributes (set them before or during a test); counters are in
 ``counts`` (a :class:`collections.Counter`); every request is in ``requests``.
@@ -55,6 +57,26 @@ CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 AUTH_CLAIMS = "https://api.openai.com/auth"
 PROFILE_CLAIMS = "https://api.openai.com/profile"
 CODEX_PREFIX = "/backend-api/codex"
+
+# What the Codex backend takes in a /responses body; it is not the public Responses API and
+# answers any other field (temperature, top_p, max_output_tokens, seed, metadata, user,
+# truncation, service_tier, ...) with 400 {"detail": "Unsupported parameter: <name>"}.
+CODEX_FIELDS = frozenset(
+    {
+        "model",
+        "instructions",
+        "input",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning",
+        "store",
+        "stream",
+        "include",
+        "prompt_cache_key",
+        "text",
+    }
+)
 
 TOKEN_EXPIRED_BODY = {
     "error": {
@@ -773,8 +795,15 @@ class FakeChatGPT(FakeService):
             return Response.json({"detail": "Stream must be set to true"}, 400)
         if not body.get("instructions"):
             return Response.json({"detail": "Instructions are required"}, 400)
-        if "max_output_tokens" in body:
-            return Response.json({"detail": "Unsupported parameter: max_output_tokens"}, 400)
+        if not isinstance(body.get("instructions"), str):
+            return Response.json({"detail": "Instructions are not valid"}, 400)
+        if "input" not in body:
+            return Response.json({"detail": "Input is required"}, 400)
+        if not isinstance(body["input"], list):  # the backend takes items only, never a string
+            return Response.json({"detail": "Input must be a list"}, 400)
+        unsupported = sorted(set(body) - CODEX_FIELDS)
+        if unsupported:  # temperature, top_p, max_output_tokens, seed, metadata, user, ...
+            return Response.json({"detail": f"Unsupported parameter: {unsupported[0]}"}, 400)
         model = body.get("model")
         if model not in {m["slug"] for m in self.models}:
             return Response.json(

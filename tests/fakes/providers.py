@@ -15,6 +15,15 @@
 - Gemini ``POST models/{model}:generateContent`` and
   ``:streamGenerateContent?alt=sse`` (``x-goog-api-key``).
 
+Requests are checked as strictly as the real services check them (see
+:mod:`tests.fakes.rules`): ``Authorization`` must use the Bearer scheme; a field
+the API does not document, or of another JSON type (``max_tokens: "lots"``),
+is refused with that service's own 400 (OpenAI ``invalid_type``, Anthropic's
+``Input should be a valid integer``, Google's ``INVALID_ARGUMENT``);
+``anthropic-version`` must be a published version; a wrong Google key is
+Google's 400 ``API_KEY_INVALID``. ``tests/test_fakes_strict.py`` holds a case
+per rule.
+
 ``flavor`` says whose ``GET models`` and whose error shape the server has:
 ``"openai"`` (Bearer, ``{"data": [...]}``) or ``"anthropic"`` (x-api-key). All
 requests are recorded in ``requests`` (see :mod:`tests.fakes.http`).
@@ -42,18 +51,227 @@ from http.server import ThreadingHTTPServer
 from typing import Any, Literal
 
 from tests.fakes.http import FakeService, LoopbackServer, Request, Response, sse
+from tests.fakes.rules import (
+    ARRAY,
+    BOOLEAN,
+    INTEGER,
+    NUMBER,
+    OBJECT,
+    STRING,
+    Violation,
+    check_fields,
+    json_type,
+)
 
 __all__ = ["FakeProvider", "OtherHost", "openai_error"]
 
 
-def openai_error(message: str, type_: str, code: str | None = None, status: int = 400) -> Response:
+def openai_error(
+    message: str,
+    type_: str,
+    code: str | None = None,
+    status: int = 400,
+    param: str | None = None,
+) -> Response:
     return Response.json(
-        {"error": {"message": message, "type": type_, "param": None, "code": code}}, status
+        {"error": {"message": message, "type": type_, "param": param, "code": code}}, status
     )
 
 
 def anthropic_error(message: str, type_: str, status: int) -> Response:
     return Response.json({"type": "error", "error": {"type": type_, "message": message}}, status)
+
+
+# The request fields each real API documents, with their JSON types: any other field, or a
+# field of another type, is refused (OpenAI: 400 invalid_request_error; Anthropic: 400 with
+# pydantic's words; Google: 400 INVALID_ARGUMENT).
+TEXT_OR_PARTS = ("string", "array")
+CHAT_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": STRING,
+    "messages": ARRAY,
+    "audio": OBJECT,
+    "frequency_penalty": NUMBER,
+    "function_call": ("string", "object"),
+    "functions": ARRAY,
+    "logit_bias": OBJECT,
+    "logprobs": BOOLEAN,
+    "max_completion_tokens": INTEGER,
+    "max_tokens": INTEGER,
+    "metadata": OBJECT,
+    "modalities": ARRAY,
+    "n": INTEGER,
+    "parallel_tool_calls": BOOLEAN,
+    "prediction": OBJECT,
+    "presence_penalty": NUMBER,
+    "prompt_cache_key": STRING,
+    "reasoning_effort": STRING,
+    "response_format": OBJECT,
+    "safety_identifier": STRING,
+    "seed": INTEGER,
+    "service_tier": STRING,
+    "stop": ("string", "array"),
+    "store": BOOLEAN,
+    "stream": BOOLEAN,
+    "stream_options": OBJECT,
+    "temperature": NUMBER,
+    "tool_choice": ("string", "object"),
+    "tools": ARRAY,
+    "top_logprobs": INTEGER,
+    "top_p": NUMBER,
+    "user": STRING,
+    "verbosity": STRING,
+    "web_search_options": OBJECT,
+}
+EMBEDDING_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": STRING,
+    "input": TEXT_OR_PARTS,
+    "encoding_format": STRING,
+    "dimensions": INTEGER,
+    "user": STRING,
+}
+RESPONSES_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": STRING,
+    "input": TEXT_OR_PARTS,
+    "instructions": STRING,
+    "include": ARRAY,
+    "max_output_tokens": INTEGER,
+    "metadata": OBJECT,
+    "parallel_tool_calls": BOOLEAN,
+    "previous_response_id": STRING,
+    "prompt_cache_key": STRING,
+    "reasoning": OBJECT,
+    "service_tier": STRING,
+    "store": BOOLEAN,
+    "stream": BOOLEAN,
+    "temperature": NUMBER,
+    "text": OBJECT,
+    "tool_choice": ("string", "object"),
+    "tools": ARRAY,
+    "top_p": NUMBER,
+    "truncation": STRING,
+    "user": STRING,
+}
+MESSAGES_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": STRING,
+    "messages": ARRAY,
+    "max_tokens": INTEGER,
+    "container": STRING,
+    "mcp_servers": ARRAY,
+    "metadata": OBJECT,
+    "service_tier": STRING,
+    "stop_sequences": ARRAY,
+    "stream": BOOLEAN,
+    "system": TEXT_OR_PARTS,
+    "temperature": NUMBER,
+    "thinking": OBJECT,
+    "tool_choice": OBJECT,
+    "tools": ARRAY,
+    "top_k": INTEGER,
+    "top_p": NUMBER,
+}
+GEMINI_FIELDS: dict[str, tuple[str, ...]] = {
+    "contents": ARRAY,
+    "generationConfig": OBJECT,
+    "systemInstruction": OBJECT,
+    "safetySettings": ARRAY,
+    "tools": ARRAY,
+    "toolConfig": OBJECT,
+    "cachedContent": STRING,
+}
+GEMINI_GENERATION_FIELDS: dict[str, tuple[str, ...]] = {
+    "maxOutputTokens": INTEGER,
+    "temperature": NUMBER,
+    "topP": NUMBER,
+    "topK": INTEGER,
+    "candidateCount": INTEGER,
+    "stopSequences": ARRAY,
+    "seed": INTEGER,
+    "responseMimeType": STRING,
+    "responseSchema": OBJECT,
+    "thinkingConfig": OBJECT,
+    "presencePenalty": NUMBER,
+    "frequencyPenalty": NUMBER,
+}
+# The published versions; the newest is what the current anthropic SDK (2.x) sends.
+ANTHROPIC_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
+
+_OPENAI_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a decimal",
+    "boolean": "a boolean",
+    "string": "a string",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+_PYDANTIC_TYPE_WORDS = {
+    "integer": "a valid integer",
+    "number": "a valid number",
+    "boolean": "a valid boolean",
+    "string": "a valid string",
+    "array": "a valid list",
+    "object": "a valid dictionary",
+}
+
+
+def openai_refusal(violation: Violation, where: str = "") -> Response:
+    """OpenAI's 400 for a missing, unknown or mistyped field (``where`` prefixes nested names)."""
+    name = where + violation.field
+    if violation.kind == "missing":
+        return openai_error(
+            f"Missing required parameter: '{name}'.",
+            "invalid_request_error",
+            "missing_required_parameter",
+            param=name,
+        )
+    if violation.kind == "unknown":
+        return openai_error(
+            f"Unrecognized request argument supplied: {name}", "invalid_request_error"
+        )
+    # A number field takes integers too, and the API calls it "a decimal".
+    words = [
+        _OPENAI_TYPE_WORDS[t]
+        for t in violation.expected
+        if violation.expected != NUMBER or t == "number"
+    ]
+    expected = words[0] if len(words) == 1 else "one of " + " or ".join(words)
+    got = _OPENAI_TYPE_WORDS.get(violation.got, violation.got)
+    return openai_error(
+        f"Invalid type for '{name}': expected {expected}, but got {got} instead.",
+        "invalid_request_error",
+        "invalid_type",
+        param=name,
+    )
+
+
+def anthropic_refusal(violation: Violation, where: str = "") -> Response:
+    """Anthropic's 400: pydantic's words after the field's dotted path."""
+    name = where + violation.field
+    if violation.kind == "missing":
+        text = "Field required"
+    elif violation.kind == "unknown":
+        text = "Extra inputs are not permitted"
+    else:
+        text = "Input should be " + _PYDANTIC_TYPE_WORDS[violation.expected[-1]]
+    return anthropic_error(f"{name}: {text}", "invalid_request_error", 400)
+
+
+def google_error(message: str, status: int, code: str) -> Response:
+    return Response.json({"error": {"code": status, "message": message, "status": code}}, status)
+
+
+def google_refusal(violation: Violation, where: str = "") -> Response:
+    """Google's 400 INVALID_ARGUMENT for an unknown field or a value of the wrong type."""
+    name = where + violation.field
+    if violation.kind == "unknown":
+        message = (
+            f'Invalid JSON payload received. Unknown name "{violation.field}": Cannot find field.'
+        )
+    elif violation.kind == "missing":
+        message = f"{name} is not specified"
+    else:
+        message = f"Invalid value at '{name}' ({violation.got}), {violation.expected[0]} expected"
+    return google_error(message, 400, "INVALID_ARGUMENT")
 
 
 def _tokens(text: str) -> int:
@@ -221,15 +439,16 @@ class FakeProvider(FakeService):
     # -- auth checks ----------------------------------------------------------------------
 
     def _bearer(self, request: Request) -> Response | None:
-        auth = request.header("Authorization")
-        if not auth:
+        # Only the Bearer scheme counts: "Authorization: sk-..." is no key at all to the API.
+        scheme, _, got = (request.header("Authorization") or "").partition(" ")
+        got = got.strip()
+        if scheme.lower() != "bearer" or not got:
             return openai_error(
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                 "invalid_request_error",
                 status=401,
             )
-        got = auth.removeprefix("Bearer ").strip()
         if got != self.key:
             shown = got if self.echo_key else (got[:3] + "*" * 8 + got[-4:])
             return openai_error(
@@ -250,23 +469,47 @@ class FakeProvider(FakeService):
         if key != self.key:
             shown = f": {key}" if self.echo_key else ""
             return anthropic_error(f"invalid x-api-key{shown}", "authentication_error", 401)
-        if not request.header("anthropic-version"):
+        version = request.header("anthropic-version")
+        if not version:
             return anthropic_error(
                 "anthropic-version: header is required", "invalid_request_error", 400
+            )
+        if version not in ANTHROPIC_VERSIONS:
+            return anthropic_error(
+                f'anthropic-version: "{version}" is not a valid version',
+                "invalid_request_error",
+                400,
             )
         return None
 
     def _google_auth(self, request: Request) -> Response | None:
-        if request.header("x-goog-api-key") != self.key:
+        key = request.header("x-goog-api-key") or (request.query.get("key") or [""])[0]
+        if not key:
+            return google_error(
+                "Method doesn't allow unregistered callers (callers without established "
+                "identity). Please use API Key or other form of API consumer identity to call "
+                "this API.",
+                403,
+                "PERMISSION_DENIED",
+            )
+        if key != self.key:
+            # Google answers a wrong key with 400, not 401; the reason says what it was.
             return Response.json(
                 {
                     "error": {
-                        "code": 401,
+                        "code": 400,
                         "message": "API key not valid. Please pass a valid API key.",
-                        "status": "UNAUTHENTICATED",
+                        "status": "INVALID_ARGUMENT",
+                        "details": [
+                            {
+                                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                "reason": "API_KEY_INVALID",
+                                "domain": "googleapis.com",
+                            }
+                        ],
                     }
                 },
-                401,
+                400,
             )
         return None
 
@@ -342,6 +585,20 @@ class FakeProvider(FakeService):
                 return openai_error(
                     f"Invalid value for 'messages[{index}].role'", "invalid_request_error"
                 )
+            content = message.get("content")
+            if json_type(content) not in TEXT_OR_PARTS and not (
+                content is None and message["role"] == "assistant"
+            ):
+                return openai_error(
+                    f"Invalid type for 'messages[{index}].content': expected one of a string "
+                    f"or array of objects, but got {_OPENAI_TYPE_WORDS.get(json_type(content))} "
+                    "instead.",
+                    "invalid_request_error",
+                    "invalid_type",
+                )
+        violation = check_fields(body, CHAT_FIELDS)
+        if violation is not None:
+            return openai_refusal(violation)
         if model not in self.models:
             return openai_error(
                 f"The model `{model}` does not exist or you do not have access to it.",
@@ -462,6 +719,9 @@ class FakeProvider(FakeService):
             return openai_error(
                 "'$.input' is invalid. Please check the API reference", "invalid_request_error"
             )
+        violation = check_fields(body, EMBEDDING_FIELDS, ("model",))
+        if violation is not None:
+            return openai_refusal(violation)
         if model not in self.embedding_models:
             return openai_error(
                 f"The model `{model}` does not exist or you do not have access to it.",
@@ -522,6 +782,16 @@ class FakeProvider(FakeService):
             return anthropic_error(
                 "system: Input should be a valid string", "invalid_request_error", 400
             )
+        violation = check_fields(body, MESSAGES_FIELDS)
+        if violation is not None:
+            return anthropic_refusal(violation)
+        for index, message in enumerate(messages):
+            if json_type(message.get("content")) not in TEXT_OR_PARTS:
+                return anthropic_error(
+                    f"messages.{index}.content: Input should be a valid list",
+                    "invalid_request_error",
+                    400,
+                )
         model = body["model"]
         if model not in self.models:
             return anthropic_error(f"model: {model}", "not_found_error", 404)
@@ -621,6 +891,9 @@ class FakeProvider(FakeService):
             )
         if "max_tokens" in body:
             return openai_error("Unsupported parameter: 'max_tokens'.", "invalid_request_error")
+        violation = check_fields(body, RESPONSES_FIELDS)
+        if violation is not None:
+            return openai_refusal(violation)
         items = body["input"] if isinstance(body["input"], list) else [body["input"]]
         input_tokens = sum(_tokens(json.dumps(i)) for i in items)
         usage = {
@@ -716,16 +989,13 @@ class FakeProvider(FakeService):
         body = self._body(request) or {}
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
-            return Response.json(
-                {
-                    "error": {
-                        "code": 400,
-                        "message": "contents is not specified",
-                        "status": "INVALID_ARGUMENT",
-                    }
-                },
-                400,
-            )
+            return google_error("contents is not specified", 400, "INVALID_ARGUMENT")
+        violation = check_fields(body, GEMINI_FIELDS) or check_fields(
+            body.get("generationConfig") or {}, GEMINI_GENERATION_FIELDS
+        )
+        if violation is not None:
+            where = "" if violation.field in GEMINI_FIELDS else "generationConfig."
+            return google_refusal(violation, where)
         if model not in self.models:
             return Response.json(
                 {

@@ -275,6 +275,18 @@ def test_wrong_key_is_reported_with_what_to_do(fake: FakeProvider) -> None:
     assert len(fake.requests_to("chat/completions")) == 1  # a 401 is not retried
 
 
+def test_a_google_model_with_a_wrong_key_says_key_rejected(fake: FakeProvider) -> None:
+    """Google answers a wrong key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID), not 401."""
+    add("opencode", fake, "gemini-3-pro", api_key="sk-wrong-key-000000000000")
+    with pytest.raises(ProviderRequestError) as info:
+        tk.resolve("p/gemini-3-pro").chat("hi")
+    assert info.value.status == 400
+    assert "Key rejected by" in str(info.value) and "update it in %takopi providers" in str(
+        info.value
+    )
+    assert "API key not valid" in str(info.value) and "sk-wrong-key" not in str(info.value)
+
+
 def test_anthropic_wrong_key(anthropic_fake: FakeProvider) -> None:
     add("anthropic", anthropic_fake, "claude-x", api_key="sk-ant-wrong-0000000000")
     with pytest.raises(ProviderRequestError, match="Key rejected by Anthropic") as info:

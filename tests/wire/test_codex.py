@@ -198,6 +198,17 @@ def test_a_failed_response_mid_stream(chatgpt: FakeChatGPT) -> None:
         tk.resolve("chatgpt/gpt-5.5").chat("hi")
 
 
+def test_a_parameter_the_backend_refuses_is_quoted_with_what_to_do(chatgpt: FakeChatGPT) -> None:
+    """The Codex backend is not the public Responses API: temperature is a 400 there."""
+    sign_in(chatgpt)
+    with pytest.raises(ProviderRequestError) as info:
+        tk.resolve("chatgpt/gpt-5.5").chat("hi", temperature=0.2)
+    assert info.value.status == 400
+    assert "Unsupported parameter: temperature" in str(info.value)
+    assert "Check the parameters passed to the call" in str(info.value)
+    assert chatgpt.counts["responses"] == 1  # a 400 is not retried
+
+
 def test_no_embeddings(chatgpt: FakeChatGPT) -> None:
     sign_in(chatgpt)
     with pytest.raises(EmbeddingsNotSupportedError, match="openai"):
@@ -224,7 +235,7 @@ def test_openai_sdk_responses_with_openai_kwargs(chatgpt: FakeChatGPT) -> None:
         events = client.responses.create(
             model="gpt-5.5",
             instructions="Be brief.",
-            input="Say hello",
+            input=[{"role": "user", "content": "Say hello"}],  # the backend takes no plain string
             store=False,
             stream=True,
         )
@@ -236,7 +247,13 @@ def test_client_posts_with_fresh_headers(chatgpt: FakeChatGPT) -> None:
     tokens = sign_in(chatgpt)
     chatgpt.invalidate_access_token(tokens.access_token)
     m = tk.resolve("chatgpt/gpt-5.5")
-    body = {"model": "gpt-5.5", "instructions": "x", "input": "hi", "store": False, "stream": True}
+    body = {
+        "model": "gpt-5.5",
+        "instructions": "x",
+        "input": [{"role": "user", "content": "hi"}],
+        "store": False,
+        "stream": True,
+    }
     with m.client() as client:
         response = client.post("responses", json=body)
     assert response.status_code == 200 and "response.completed" in response.text
