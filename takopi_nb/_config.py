@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from traitlets import (
-    Enum,
     HasTraits,
     Instance,
-    List,
     Unicode,
     default,
     observe,
@@ -35,7 +33,7 @@ from ._refs import parse_ref
 from ._runtime import Runtime, default_codex_issuer, set_active_runtime
 from ._secrets import SecretStore
 from ._storage import ConfigStore, Mutation
-from ._traits import Flag, IdList, Text
+from ._traits import Choice, Flag, IdList, Items, Text
 from ._validation import check_base_url, check_provider_id, check_text, origin_of
 
 if TYPE_CHECKING:
@@ -269,35 +267,37 @@ class Provider(HasTraits):
 class TakopiConfig(Configurable):
     """Providers, the default chat model and the embedding model, saved in ``providers.json``."""
 
-    config_file = Unicode(
+    config_file = Text(
         "",
+        example="~/work/providers.json",
         help="The user config file; empty means $TAKOPI_NB_CONFIG or "
         "<jupyter_config_dir>/takopi/providers.json",
     ).tag(config=True)
-    admin_config_files = List(
+    admin_config_files = Items(
         Unicode(),
         default_value=None,
         allow_none=True,
         help="Admin (managed) config files; None means takopi/providers.json in every other "
         "directory of jupyter_config_path()",
     ).tag(config=True)
-    secret_backend = Enum(
+    secret_backend = Choice(
         ["auto", "keyring", "file"],
         "auto",
         help="Where keys go: the OS keyring when usable ('auto'), or force 'keyring' / 'file'",
     ).tag(config=True)
-    codex_issuer = Unicode(
-        help="The ChatGPT sign-in server (TAKOPI_NB_CODEX_ISSUER overrides the default)"
+    codex_issuer = Text(
+        example="https://auth.openai.com",
+        help="The ChatGPT sign-in server (TAKOPI_NB_CODEX_ISSUER overrides the default)",
     ).tag(config=True)
 
-    providers = List(Instance(Provider), read_only=True, help="All providers, managed ones first")
+    providers = Items(Instance(Provider), read_only=True, help="All providers, managed ones first")
     default_model = Text(
         "", example="work-openai/gpt-5.2", help="Ref used by %%takopi when no ref is given"
     )
     embedding_model = Text(
         "", example="work-openai/text-embedding-3-small", help="Ref of the embedding model"
     )
-    notices = List(Unicode(), read_only=True, help="Problems found in config files, and similar")
+    notices = Items(Unicode(), read_only=True, help="Problems found in config files, and similar")
 
     def __init__(self, **kwargs: Any) -> None:
         self._syncing = False

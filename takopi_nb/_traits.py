@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from traitlets import Bool, List, Unicode
+from traitlets import Bool, Enum, List, Unicode
 
 from ._errors import ConfigError, ConfigTypeError
 
-__all__ = ["Flag", "IdList", "Text"]
+__all__ = ["Choice", "Flag", "IdList", "Items", "Text"]
 
 
 def _owner(obj: object) -> str:
@@ -69,3 +69,23 @@ class Flag(_Fixed, Bool):  # type: ignore[type-arg]
         raise ConfigTypeError(
             f"{self.name} of {_owner(obj)} must be True or False, not {type(value).__name__}."
         )
+
+
+class Items(_Fixed, List):  # type: ignore[type-arg]
+    """A list (of paths, providers, notices)."""
+
+    def error(self, obj: Any, value: Any, error: Any = None, info: Any = None) -> NoReturn:
+        item = self._trait.info() if self._trait is not None else "any value"
+        raise ConfigTypeError(
+            f"{self.name} of {_owner(obj)} must be a list, each item {item}; got "
+            f"{type(value).__name__}."
+        )
+
+
+class Choice(_Fixed, Enum):  # type: ignore[type-arg]
+    """One of a few strings."""
+
+    def error(self, obj: Any, value: Any, error: Any = None, info: Any = None) -> NoReturn:
+        allowed = ", ".join(repr(v) for v in self.values or ())
+        kind = ConfigError if isinstance(value, str) else ConfigTypeError
+        raise kind(f"{self.name} of {_owner(obj)} must be one of {allowed}, not {value!r}.")

@@ -319,6 +319,29 @@ def test_fixed_traits_refuse_with_project_errors(trait: str, value: object) -> N
     assert (p.id, p.type, p.managed, p.api_key_env) == ("x", "openai", False, "")
 
 
+@pytest.mark.parametrize(
+    ("trait", "value", "error"),
+    [
+        ("config_file", 5, tk.ConfigTypeError),
+        ("codex_issuer", None, tk.ConfigTypeError),
+        ("secret_backend", "vault", tk.ConfigError),
+        ("secret_backend", 5, tk.ConfigTypeError),
+        ("admin_config_files", [5], tk.ConfigTypeError),
+        ("default_model", b"x", tk.ConfigTypeError),
+        ("providers", [], tk.ConfigError),
+        ("notices", [], tk.ConfigError),
+    ],
+)
+def test_the_config_objects_settings_raise_project_errors(
+    trait: str, value: object, error: type[Exception]
+) -> None:
+    cfg = tk.get_config()
+    before = getattr(cfg, trait)
+    with pytest.raises(error, match=trait):
+        setattr(cfg, trait, value)
+    assert getattr(cfg, trait) == before
+
+
 def test_a_change_that_would_not_load_again_is_refused(isolated_env: Path) -> None:
     """The last line of defence under every public write: the store checks the new file."""
     cfg = tk.get_config()
