@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ._resolve import ResolvedModel, resolve
     from .catalog import Catalog, ModelInfo, get_catalog
     from .widgets import ProvidersPanel, panel
+    from .wire import ChatBatch, clear_cache, usage
 
 __version__ = "0.1.0"
 
@@ -50,6 +51,7 @@ __all__ = [
     "AuthError",
     "Catalog",
     "CatalogError",
+    "ChatBatch",
     "ConfigError",
     "ConfigTypeError",
     "ConfigWarning",
@@ -70,6 +72,7 @@ __all__ = [
     "ResolvedModel",
     "TakopiConfig",
     "TakopiError",
+    "clear_cache",
     "format_ref",
     "get_catalog",
     "get_config",
@@ -78,6 +81,7 @@ __all__ = [
     "parse_ref",
     "resolve",
     "unload_ipython_extension",
+    "usage",
 ]
 
 _LAZY = {
@@ -96,6 +100,9 @@ _LAZY = {
     "resolve": "_resolve",
     "ProvidersPanel": "widgets",
     "panel": "widgets",
+    "ChatBatch": "wire",
+    "clear_cache": "wire",
+    "usage": "wire",
 }
 
 

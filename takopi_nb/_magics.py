@@ -37,6 +37,7 @@ COMMANDS = (
     "logout",
     "confirm",
     "catalog",
+    "usage",
     "help",
 )
 DEFAULT_LIMIT = 25
@@ -137,6 +138,10 @@ def parsers() -> dict[str, Callable[..., None]]:
     def _catalog_args() -> None:
         """Show where the models.dev catalog comes from, its age, and model counts per type."""
 
+    @magic_arguments("takopi usage")
+    def _usage_args() -> None:
+        """This session's calls per model: calls, cache hits, tokens and cost in USD."""
+
     @magic_arguments("takopi help")
     def _help_args() -> None:
         """Show this help."""
@@ -144,6 +149,7 @@ def parsers() -> dict[str, Callable[..., None]]:
     @magic_arguments("%takopi")
     @argument("ref", nargs="?", default="", help="providerId/modelId (default: the default model)")
     @argument("--system", default=None, help="a system prompt")
+    @argument("--cache", action="store_true", help="answer a cell run before from the disk cache")
     def _cell_args() -> None:
         """Send the cell as a prompt and stream the reply as Markdown ({name} is filled in)."""
 
@@ -157,6 +163,7 @@ def parsers() -> dict[str, Callable[..., None]]:
         "logout": _logout_args,
         "confirm": _confirm_args,
         "catalog": _catalog_args,
+        "usage": _usage_args,
         "help": _help_args,
         CELL: _cell_args,
     }
@@ -267,6 +274,11 @@ class TakopiMagics(Magics):
 
     def _cmd_help(self, args: Any) -> Any:
         return command_help()
+
+    def _cmd_usage(self, args: Any) -> Any:
+        from .wire import usage
+
+        return usage(as_frame=False)
 
     def _cmd_providers(self, args: Any) -> Any:
         if not self._rich():
@@ -593,7 +605,7 @@ class TakopiMagics(Magics):
                     "tk.get_config().default_model = '...'."
                 )
             model = config.resolve(ref)
-            chunks = model.chat(prompt, system=args.system, stream=True)
+            chunks = model.chat(prompt, system=args.system, stream=True, cache=args.cache)
             self._stream(chunks)
         except UsageError:
             raise

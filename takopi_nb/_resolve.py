@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .catalog import ModelInfo
-    from .wire import ChatResult, ChatStream, EmbeddingResult
+    from .wire import AsyncChatStream, ChatBatch, ChatResult, ChatStream, EmbeddingResult
 
 __all__ = ["Purpose", "ResolvedModel", "check_purpose", "resolve", "resolve_in"]
 
@@ -130,10 +130,53 @@ class ResolvedModel:
         return wire.chat(self, prompt_or_messages, system=system, stream=stream, **params)
 
     def embed(self, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
-        """Embedding vectors for ``texts``."""
+        """Embedding vectors for ``texts`` (``.usage``, ``.cost``); long lists go in
+        concurrent batches. ``cache=True`` answers repeated batches from the disk cache."""
         from . import wire
 
         return wire.embed(self, texts, **params)
+
+    def chat_many(
+        self,
+        items: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        progress: Any = None,
+        system: str | None = None,
+        **params: Any,
+    ) -> ChatBatch:
+        """One chat call per prompt (or message list), ``concurrency`` at a time.
+
+        Returns a :class:`~takopi_nb.ChatBatch` aligned with ``items`` (a list, a
+        pandas Series, any iterable): each entry the ChatResult or that item's
+        error; ``.texts``, ``.errors``, ``.usage``, ``.cost``, ``.interrupted``.
+        A progress bar shows in notebooks (``progress=False`` hides it, True forces
+        it in scripts). Interrupting returns what finished. ``params`` as for chat().
+        """
+        from . import wire
+
+        return wire.chat_many(
+            self, items, concurrency=concurrency, progress=progress, system=system, **params
+        )
+
+    async def achat(
+        self,
+        prompt_or_messages: str | Sequence[dict[str, Any]],
+        *,
+        system: str | None = None,
+        stream: bool = False,
+        **params: Any,
+    ) -> ChatResult | AsyncChatStream:
+        """``await m.achat(...)``; ``async for chunk in await m.achat(..., stream=True)``."""
+        from . import wire
+
+        return await wire.achat(self, prompt_or_messages, system=system, stream=stream, **params)
+
+    async def aembed(self, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
+        """``await m.aembed([...])``: the async twin of :meth:`embed`."""
+        from . import wire
+
+        return await wire.aembed(self, texts, **params)
 
 
 def missing_key_error(record: ProviderRecord, env_names: Iterable[str]) -> MissingCredentialsError:

@@ -286,6 +286,13 @@ class DemoOpenAIServer:
         model = str(request.get("model", ""))
         text = self.reply(_last_user_text(request.get("messages")))
         created = int(time.time())
+        # Rough token counts (words), so usage and cost show something plausible.
+        asked = len(json.dumps(request.get("messages")).split())
+        usage = {
+            "prompt_tokens": asked,
+            "completion_tokens": len(text.split()),
+            "total_tokens": asked + len(text.split()),
+        }
         if not request.get("stream"):
             return _Reply.json(
                 {
@@ -300,7 +307,7 @@ class DemoOpenAIServer:
                             "message": {"role": "assistant", "content": text},
                         }
                     ],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    "usage": usage,
                 }
             )
 
@@ -320,6 +327,15 @@ class DemoOpenAIServer:
                 "created": created,
                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
             }
+            if (request.get("stream_options") or {}).get("include_usage"):
+                yield {
+                    "id": "chatcmpl-demo",
+                    "object": "chat.completion.chunk",
+                    "model": model,
+                    "created": created,
+                    "choices": [],
+                    "usage": usage,
+                }
             yield "[DONE]"
 
         return _Reply(200, _sse(events()), "text/event-stream")

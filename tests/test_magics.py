@@ -465,3 +465,24 @@ def test_list_never_wraps_an_id(shell: InteractiveShell) -> None:
     assert "white-space:nowrap" not in status_cell.split(">", 1)[0]
     text = str(table).splitlines()
     assert any(line.startswith("openai-main  openai") for line in text)
+
+
+def test_cell_magic_cache_flag_and_usage_subcommand(
+    shell: InteractiveShell, demo_server: DemoOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tk.get_config().add_provider(
+        "openai", base_url=demo_server.base_url, api_key="sk-demo", models=["gpt-5.2"]
+    )
+    magics_of(shell).rich_display = False
+    for _ in range(2):
+        shell.run_cell_magic("takopi", "openai/gpt-5.2 --cache", "Cache this cell")
+    assert demo_server.chat_calls == 1  # the second run came from the disk cache
+    shell.run_cell_magic("takopi", "openai/gpt-5.2", "Cache this cell")
+    assert demo_server.chat_calls == 2  # without --cache: sent again
+    assert capsys.readouterr().out.count("You asked: “Cache this cell”") == 3
+
+    table = magic(shell, "usage")
+    (row,) = table.rows
+    assert row[:3] == ["openai/gpt-5.2", "3", "1"]
+    assert row[5].startswith("$")  # priced from the bundled models.dev snapshot
+    assert "%takopi usage" in str(magic(shell, "help"))

@@ -40,6 +40,16 @@ EXPECTED_OUTPUT = {
         "typed into the panel: 1",
     ],
     "embeddings.ipynb": ["(3, 8)", "text-embedding-3-small", "which has no embeddings"],
+    "dataframe-batch.ipynb": [
+        "ChatBatch 6 items: 6 ok, 0 failed; cost $",
+        "You asked: “One more question about otters”",
+        "whole column: $0.0",
+        "cached: True cost: 0.0 texts equal: True",
+        "You asked: “Stream this answer”",
+        "Usage this session",
+        "openai/gpt-4o-mini",
+        "application/vnd.jupyter.widget-view+json",
+    ],
     "codex-sign-in.ipynb": [
         "signed_in",
         "ada@example.com (Plus)",

@@ -97,6 +97,9 @@ def test_the_tour_runs_as_written(
     assert "Hello from the demo server" in out and "You asked: “Say hi in five words”" in out
     ns = shell.user_ns
     assert len(ns["vectors"]) == 2 and openai_like.embedding_calls == 1
+    texts = ns["batch"].texts
+    assert [t.rsplit("You asked: ", 1)[1] for t in texts] == ["“Name a fish”", "“Name a bird”"]
+    assert ns["batch"].cost is not None and "work-openai/gpt-5.2" in out  # priced; in tk.usage()
     assert str(ns["client"].base_url).rstrip("/") == openai_like.base_url
     chatgpt.approve()  # what the user does on the sign-in page
     assert ns["flow"].wait(30) == "signed_in"
@@ -114,4 +117,5 @@ def test_the_tour_runs_as_written(
 
     run_cell(cell_magic, shell)
     assert "You asked: “Explain sea otters in two sentences.”" in capsys.readouterr().out
-    assert openai_like.chat_calls == 2
+    # chat, chat_many's two, the cache=True call (a first run: a miss), %%takopi
+    assert openai_like.chat_calls == 5

@@ -47,19 +47,14 @@ def auth_claims(claims: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def account_id_of(claims: dict[str, Any] | None) -> str | None:
-    """``chatgpt_account_id`` (top level, then namespaced), else the default organization."""
-    if not claims:
-        return None
-    for source in (claims, auth_claims(claims)):
-        value = source.get("chatgpt_account_id")
-        if isinstance(value, str) and value:
-            return value
-    orgs = auth_claims(claims).get("organizations") or claims.get("organizations")
-    if isinstance(orgs, list) and orgs and isinstance(orgs[0], dict):
-        org_id = orgs[0].get("id")
-        if isinstance(org_id, str) and org_id:
-            return org_id
-    return None
+    """``chatgpt_account_id`` of the namespaced ``https://api.openai.com/auth`` claim, only.
+
+    Pass the **id token**'s claims: the Codex CLI takes the account id from
+    there and nowhere else (not a top-level claim, not the access token, not
+    an organization id), and the backend checks the header against it.
+    """
+    value = auth_claims(claims).get("chatgpt_account_id")
+    return value if isinstance(value, str) and value else None
 
 
 def plan_of(claims: dict[str, Any] | None) -> str | None:

@@ -105,15 +105,14 @@ class TokenSet:
 
     @property
     def account(self) -> CodexAccount:
-        """Email, plan and account id, read from the id token then the access token."""
+        """Email and plan from the id token (else the access token); the account id only
+        from the id token's auth claim, as the Codex CLI reads it."""
         id_claims = jwt.decode_claims(self.id_token)
         access_claims = jwt.decode_claims(self.access_token)
         return CodexAccount(
             email=jwt.email_of(id_claims) or jwt.email_of(access_claims),
             plan=jwt.plan_of(id_claims) or jwt.plan_of(access_claims),
-            account_id=self.account_id
-            or jwt.account_id_of(id_claims)
-            or jwt.account_id_of(access_claims),
+            account_id=self.account_id or jwt.account_id_of(id_claims),
         )
 
     # -- building -----------------------------------------------------------------------
@@ -142,10 +141,8 @@ class TokenSet:
                 values[name] = getattr(previous, name)
             else:
                 raise ValueError(f"the token endpoint answered without {name}")
-        account_id = (
-            jwt.account_id_of(jwt.decode_claims(values["id_token"]))
-            or jwt.account_id_of(jwt.decode_claims(values["access_token"]))
-            or (previous.account_id if previous else None)
+        account_id = jwt.account_id_of(jwt.decode_claims(values["id_token"])) or (
+            previous.account_id if previous else None
         )
         expires_at = jwt.expiry_of(values["access_token"])
         expires_in = data.get("expires_in")

@@ -31,20 +31,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .._lazy import lazy_attributes
 from ._results import ChatResult, ChatStream, ConnectionResult, EmbeddingResult
 
 if TYPE_CHECKING:
     import httpx
 
+    from ._aio import AsyncChatStream
+    from ._ledger import usage
+    from ._many import ChatBatch
+
 __all__ = [
+    "AsyncChatStream",
+    "ChatBatch",
     "ChatResult",
     "ChatStream",
     "ConnectionResult",
     "EmbeddingResult",
+    "achat",
+    "aembed",
     "anthropic_client",
     "anthropic_kwargs",
     "api_base_url",
     "chat",
+    "chat_many",
+    "clear_cache",
     "embed",
     "headers",
     "make_async_client",
@@ -53,8 +64,12 @@ __all__ = [
     "openai_client",
     "openai_kwargs",
     "test_connection",
+    "usage",
     "wire_protocol",
 ]
+
+_LAZY = {"ChatBatch": "_many", "AsyncChatStream": "_aio", "usage": "_ledger"}
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)
 
 
 def _endpoint_for(model: Any) -> Any:
@@ -151,11 +166,13 @@ def chat(
 ) -> ChatResult | ChatStream:
     """Send a prompt (or a list of ``{"role", "content"}`` messages) and return the answer.
 
-    Returns a :class:`ChatResult` (a ``str`` with ``.usage``, ``.model``,
-    ``.finish_reason``, ``.raw``), or with ``stream=True`` a :class:`ChatStream`
-    yielding text chunks (``.text`` and ``.usage`` are final once exhausted).
-    ``params`` go into the request body (``temperature``, ``max_tokens``, ...),
-    except ``timeout`` (seconds) and ``max_retries``, which control the call.
+    Returns a :class:`ChatResult` (a ``str`` with ``.usage``, ``.cost``,
+    ``.cached``, ``.model``, ``.finish_reason``, ``.raw``), or with
+    ``stream=True`` a :class:`ChatStream` yielding text chunks (``.text``,
+    ``.usage`` and ``.cost`` are final once exhausted). ``params`` go into the
+    request body (``temperature``, ``max_tokens``, ...), except ``timeout``
+    (seconds), ``max_retries`` and ``cache`` (True: answer identical requests
+    from the disk cache), which control the call.
     """
     from ._calls import chat as run
 
@@ -165,14 +182,80 @@ def chat(
 
 
 def embed(model: Any, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
-    """One vector per text, in order (a ``list`` of ``list[float]`` with ``.usage``).
+    """One vector per text, in order (a ``list`` of ``list[float]`` with ``.usage``, ``.cost``).
 
-    Large inputs are sent in batches (``batch_size=``); other ``params`` go
-    into the request body (e.g. ``dimensions``).
+    Large inputs are sent in batches (``batch_size=``), ``concurrency=`` (4) at
+    a time, with a progress bar in notebooks (``progress=``); ``cache=True``
+    answers identical batches from the disk cache; other ``params`` go into the
+    request body (e.g. ``dimensions``).
     """
     from ._calls import embed as run
 
     return run(_endpoint_for(model), texts, params)
+
+
+def chat_many(
+    model: Any,
+    items: Iterable[Any],
+    *,
+    concurrency: int = 8,
+    progress: Any = None,
+    system: str | None = None,
+    **params: Any,
+) -> ChatBatch:
+    """One chat call per item (prompt or message list), ``concurrency`` at a time.
+
+    Returns a :class:`ChatBatch` aligned with ``items``. ``progress``: None
+    shows a bar in notebooks only, True/False force it, a callable is given a
+    ``BatchProgress`` after each item. ``params`` as for :func:`chat`.
+    """
+    from ._many import chat_many as run
+
+    return run(
+        _endpoint_for(model),
+        items,
+        concurrency=concurrency,
+        progress=progress,
+        system=system,
+        params=params,
+    )
+
+
+async def achat(
+    model: Any,
+    prompt_or_messages: Any,
+    *,
+    system: str | None = None,
+    stream: bool = False,
+    **params: Any,
+) -> ChatResult | AsyncChatStream:
+    """The async twin of :func:`chat`; with ``stream=True`` an :class:`AsyncChatStream`."""
+    from ._aio import AsyncChatStream, run_in_thread
+
+    result = await run_in_thread(
+        chat, model, prompt_or_messages, system=system, stream=stream, **params
+    )
+    if isinstance(result, ChatStream):
+        return AsyncChatStream(result)
+    return result
+
+
+async def aembed(model: Any, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
+    """The async twin of :func:`embed`."""
+    from ._aio import run_in_thread
+
+    if not isinstance(texts, str):
+        texts = list(texts)  # read the caller's iterable here, not on another thread
+    return await run_in_thread(
+        embed, model, texts, progress=params.pop("progress", False), **params
+    )
+
+
+def clear_cache() -> int:
+    """Delete every cached response (``cache=True``); returns how many were removed."""
+    from ._cache import clear_cache as run
+
+    return run()
 
 
 def test_connection(runtime: Any, record: Any, **options: Any) -> ConnectionResult:
@@ -183,3 +266,14 @@ def test_connection(runtime: Any, record: Any, **options: Any) -> ConnectionResu
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _reset() -> None:
+    """Close the pooled clients and the async threads; forget the usage ledger (tests)."""
+    import sys
+
+    for name in ("_pool", "_aio", "_ledger"):
+        module = sys.modules.get(f"{__name__}.{name}")
+        reset = getattr(module, "_reset", None)
+        if reset is not None:
+            reset()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,18 +15,21 @@ from . import _anthropic as anthropic
 from . import _gemini as gemini
 from . import _openai_compat as openai_compat
 from . import _responses as responses
+from ._cache import cache_key, response_cache
+from ._cost import usage_cost
 from ._endpoint import ApiKeyCredentials, Credentials, Endpoint, WireProtocol
 from ._errors import CallContext, error_for_transport, provider_detail
 from ._http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
-    build_client,
     default_retry,
     guarded_bytes,
     send,
     sent_secrets,
 )
+from ._ledger import ledger
 from ._messages import normalise_messages
+from ._pool import pooled_client
 from ._protocol import ChatRequest, ChatWire
 from ._results import ChatResult, ChatStream, EmbeddingResult, StreamState, normalise_usage
 from ._scrub import quote
@@ -44,6 +46,7 @@ _WIRES: dict[WireProtocol, Any] = {
 }
 EMBED_BATCH = {"zai": 64}
 DEFAULT_EMBED_BATCH = 256
+DEFAULT_EMBED_CONCURRENCY = 4
 
 
 def call_context(endpoint: Endpoint, what: str, path: str = "") -> CallContext:
@@ -59,7 +62,9 @@ def call_context(endpoint: Endpoint, what: str, path: str = "") -> CallContext:
     )
 
 
-def _options(params: dict[str, Any]) -> tuple[httpx.Timeout, RetryPolicy]:
+def _options(
+    params: dict[str, Any], policy: RetryPolicy | None = None
+) -> tuple[httpx.Timeout, RetryPolicy]:
     """Pop the transport options (not API parameters) ``timeout`` and ``max_retries``."""
     timeout = params.pop("timeout", None)
     if timeout is None:
@@ -68,7 +73,7 @@ def _options(params: dict[str, Any]) -> tuple[httpx.Timeout, RetryPolicy]:
         resolved = timeout
     else:
         resolved = httpx.Timeout(float(timeout))
-    policy = default_retry()
+    policy = policy or default_retry()
     retries = params.pop("max_retries", None)
     if retries is not None:
         policy = dataclasses.replace(policy, max_retries=max(0, int(retries)))
@@ -109,6 +114,96 @@ def _until_complete(chunks: Iterator[str], state: StreamState, ctx: CallContext)
         raise error_for_transport(ctx, "broken", "the event stream ended early")
 
 
+def _post(
+    endpoint: Endpoint,
+    credentials: Credentials,
+    spec: ChatRequest,
+    ctx: CallContext,
+    policy: RetryPolicy,
+    timeout: httpx.Timeout,
+) -> httpx.Response:
+    """``spec`` sent over the provider's pooled client, with retries; the body is unread."""
+    return send(
+        pooled_client(endpoint, credentials),
+        "POST",
+        spec.path,
+        ctx=ctx,
+        json=spec.body,
+        params=spec.query,
+        headers=spec.headers,
+        policy=policy,
+        origin=endpoint.origin,
+        timeout=timeout,
+    )
+
+
+def _finish(endpoint: Endpoint, result: ChatResult, key: str | None) -> ChatResult:
+    """Price a complete answer, book it in the ledger and, when asked, cache it."""
+    result.cost = usage_cost(result.usage, endpoint.catalog_info)
+    ledger.record(endpoint.ref, result.usage, result.cost, cached=False)
+    if key is not None:
+        response_cache().put(
+            key,
+            {
+                "text": result.text,
+                "usage": result.usage,
+                "model": result.model,
+                "finish_reason": result.finish_reason,
+            },
+        )
+    return result
+
+
+def _from_cache(endpoint: Endpoint, doc: dict[str, Any]) -> ChatResult | None:
+    text = doc.get("text")
+    if not isinstance(text, str):
+        return None
+    usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else None
+    ledger.record(endpoint.ref, usage, 0.0, cached=True)
+    return ChatResult(
+        text,
+        usage=usage,
+        model=str(doc.get("model") or endpoint.model_id),
+        finish_reason=doc.get("finish_reason"),
+        cost=0.0,
+        cached=True,
+    )
+
+
+def _as_stream(result: ChatResult) -> ChatStream:
+    state = StreamState(
+        result.model,
+        result.usage,
+        result.finish_reason,
+        complete=True,
+        cost=result.cost,
+        cached=result.cached,
+    )
+    return ChatStream(iter([result.text] if result.text else []), state, lambda: None)
+
+
+def _priced_stream(
+    endpoint: Endpoint, chunks: Iterator[str], state: StreamState, key: str | None
+) -> Iterator[str]:
+    """Pass chunks through; once the answer is complete, price, book and cache it.
+
+    A stream closed early or broken off never reaches the end of this
+    generator, so it is never cached.
+    """
+    parts: list[str] = []
+    for chunk in chunks:
+        parts.append(chunk)
+        yield chunk
+    done = _finish(
+        endpoint,
+        ChatResult(
+            "".join(parts), usage=state.usage, model=state.model, finish_reason=state.finish_reason
+        ),
+        key,
+    )
+    state.cost = done.cost
+
+
 def chat(
     endpoint: Endpoint,
     prompt_or_messages: object,
@@ -116,10 +211,16 @@ def chat(
     system: str | None = None,
     stream: bool = False,
     params: dict[str, Any] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> ChatResult | ChatStream:
-    """Send one chat request. See :func:`takopi_nb.wire.chat`."""
+    """Send one chat request over the provider's pooled client. See :func:`takopi_nb.wire.chat`.
+
+    ``policy`` replaces the default retry policy (``chat_many`` passes one that
+    lowers its concurrency on 429s); ``max_retries`` in ``params`` still applies.
+    """
     params = dict(params or {})
-    timeout, policy = _options(params)
+    use_cache = bool(params.pop("cache", False))
+    timeout, policy = _options(params, policy)
     messages = normalise_messages(prompt_or_messages, system)
     protocol = endpoint.protocol()
     wire: ChatWire = _WIRES[protocol]
@@ -129,51 +230,43 @@ def chat(
         )
     else:
         spec = wire.chat_request(endpoint, messages, stream=stream, params=params)
-    session_id = str(uuid.uuid4()) if protocol == "codex" else None
-    credentials = endpoint.credentials(protocol, session_id=session_id)
+    key = None
+    if use_cache:
+        # The wire form of the answer (JSON or SSE) does not change it: one key for both.
+        body = {k: v for k, v in spec.body.items() if k not in ("stream", "stream_options")}
+        key = cache_key("chat", endpoint.provider_type, endpoint.api_base, spec.path, body)
+        doc = response_cache().get(key)
+        hit = _from_cache(endpoint, doc) if doc is not None else None
+        if hit is not None:
+            return _as_stream(hit) if stream else hit
     ctx = call_context(endpoint, "chat request", spec.path)
-    client = build_client(endpoint, credentials, timeout=timeout)
-    try:
-        response = send(
-            client,
-            "POST",
-            spec.path,
-            ctx=ctx,
-            json=spec.body,
-            params=spec.query,
-            headers=spec.headers,
-            policy=policy,
-            origin=endpoint.origin,
-        )
-    except BaseException:
-        client.close()
-        raise
-
-    def close() -> None:
-        response.close()
-        client.close()
+    response = _post(endpoint, endpoint.credentials(protocol), spec, ctx, policy, timeout)
 
     if not spec.sse or not _is_event_stream(response):
         try:
             doc = _json_body(response, ctx)
         finally:
-            close()
-        result = wire.parse_response(doc, ctx)
-        if not stream:
-            return result
-        state = StreamState(result.model, result.usage, result.finish_reason, complete=True)
-        return ChatStream(iter([result.text] if result.text else []), state, lambda: None)
+            response.close()
+        result = _finish(endpoint, wire.parse_response(doc, ctx), key)
+        return _as_stream(result) if stream else result
 
     state = StreamState(model=endpoint.model_id)
     lines = iter_lines(guarded_bytes(response, ctx, timeout.read))
     chunks = _until_complete(wire.read_stream(iter_sse(lines), state, ctx), state, ctx)
+    priced = _priced_stream(endpoint, chunks, state, key)
     if stream:
-        return ChatStream(chunks, state, close)
+        return ChatStream(priced, state, response.close)
     try:
-        text = "".join(chunks)
+        text = "".join(priced)
     finally:
-        close()
-    return ChatResult(text, usage=state.usage, model=state.model, finish_reason=state.finish_reason)
+        response.close()
+    return ChatResult(
+        text,
+        usage=state.usage,
+        model=state.model,
+        finish_reason=state.finish_reason,
+        cost=state.cost,
+    )
 
 
 def _embedding_credentials(endpoint: Endpoint) -> Credentials:
@@ -197,11 +290,53 @@ def _embedding_credentials(endpoint: Endpoint) -> Credentials:
     return ApiKeyCredentials(endpoint.key_source(), "bearer")
 
 
+def _embed_batch(
+    endpoint: Endpoint,
+    credentials: Credentials,
+    batch: list[str],
+    params: dict[str, Any],
+    timeout: httpx.Timeout,
+    policy: RetryPolicy,
+    use_cache: bool,
+) -> tuple[list[list[float]], dict[str, Any] | None, str, bool]:
+    """(vectors, usage, model, cached) of one embeddings request."""
+    spec = openai_compat.embeddings_request(endpoint, batch, params)
+    key = None
+    if use_cache:
+        key = cache_key("embed", endpoint.provider_type, endpoint.api_base, spec.path, spec.body)
+        doc = response_cache().get(key)
+        if doc is not None and isinstance(doc.get("vectors"), list):
+            usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else None
+            return doc["vectors"], usage, str(doc.get("model") or endpoint.model_id), True
+    ctx = call_context(endpoint, "embeddings request", "embeddings")
+    response = _post(endpoint, credentials, spec, ctx, policy, timeout)
+    try:
+        doc = _json_body(response, ctx)
+    finally:
+        response.close()
+    vectors, raw_usage = openai_compat.parse_embeddings(doc, len(batch), ctx)
+    usage = normalise_usage(raw_usage)
+    model = str(doc["model"]) if isinstance(doc, dict) and doc.get("model") else endpoint.model_id
+    if key is not None:
+        response_cache().put(key, {"vectors": vectors, "usage": usage, "model": model})
+    return vectors, usage, model, False
+
+
 def embed(
     endpoint: Endpoint, texts: str | Iterable[str], params: dict[str, Any] | None = None
 ) -> EmbeddingResult:
-    """Embed ``texts``. See :func:`takopi_nb.wire.embed`."""
+    """Embed ``texts``. See :func:`takopi_nb.wire.embed`.
+
+    Long inputs go out in batches of ``batch_size``, ``concurrency`` at a time,
+    through the same machinery as ``chat_many`` (progress bar in notebooks when
+    there is more than one batch); the first failed batch's error is raised.
+    """
+    from ._batch import run_batch
+
     params = dict(params or {})
+    use_cache = bool(params.pop("cache", False))
+    concurrency = int(params.pop("concurrency", DEFAULT_EMBED_CONCURRENCY))
+    progress = params.pop("progress", None)
     timeout, policy = _options(params)
     batch_size = int(params.pop("batch_size", 0) or EMBED_BATCH.get(endpoint.provider_type, 0))
     batch_size = batch_size or DEFAULT_EMBED_BATCH
@@ -214,31 +349,41 @@ def embed(
     result.model = endpoint.model_id
     if not items:
         return result
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+
+    def one(batch: list[str], batch_policy: RetryPolicy) -> Any:
+        return _embed_batch(endpoint, credentials, batch, params, timeout, batch_policy, use_cache)
+
+    if len(batches) == 1:
+        outcomes: list[Any] = [one(batches[0], policy)]
+    else:
+        run = run_batch(
+            one,
+            batches,
+            concurrency=concurrency,
+            progress=progress,
+            what="embed",
+            policy=policy,
+        )
+        if run.interrupted:
+            raise KeyboardInterrupt
+        outcomes = run.outcomes
     totals: dict[str, Any] = {}
-    ctx = call_context(endpoint, "embeddings request", "embeddings")
-    with build_client(endpoint, credentials, timeout=timeout) as client:
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            spec = openai_compat.embeddings_request(endpoint, batch, params)
-            response = send(
-                client,
-                "POST",
-                spec.path,
-                ctx=ctx,
-                json=spec.body,
-                policy=policy,
-                origin=endpoint.origin,
-            )
-            try:
-                doc = _json_body(response, ctx)
-            finally:
-                response.close()
-            vectors, usage = openai_compat.parse_embeddings(doc, len(batch), ctx)
-            result.extend(vectors)
-            if isinstance(doc, dict) and doc.get("model"):
-                result.model = str(doc["model"])
-            for key, value in (normalise_usage(usage) or {}).items():
-                if isinstance(value, int | float):
-                    totals[key] = totals.get(key, 0) + value
+    all_cached = True
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        vectors, usage, model, cached = outcome
+        result.extend(vectors)
+        result.model = model
+        all_cached = all_cached and cached
+        if cached:
+            continue
+        for key, value in (usage or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
     result.usage = totals or None
+    result.cached = all_cached
+    result.cost = 0.0 if all_cached else usage_cost(result.usage, endpoint.catalog_info)
+    ledger.record(endpoint.ref, result.usage, result.cost, cached=all_cached)
     return result

@@ -165,11 +165,15 @@ class CodexCredentials:
     runtime: Any = field(repr=False)
     record: Any = field(repr=False)
     session_id: str | None = None
+    """None: a new one per call; "": none (the request carries its conversation's own)."""
 
     def headers(self) -> dict[str, str]:
         from ..codex import codex_headers
 
-        return dict(codex_headers(self.runtime, self.record, session_id=self.session_id))
+        headers = dict(codex_headers(self.runtime, self.record, session_id=self.session_id))
+        if self.session_id == "":
+            del headers["session_id"]
+        return headers
 
     def recover(self, rejected_headers: dict[str, str]) -> bool:
         from ..codex import recover_unauthorized
@@ -215,6 +219,10 @@ class Endpoint:
         """The catalog's output-token limit of the model, when known."""
         value = getattr(self.catalog_info, "max_output", None)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.provider_id}/{self.model_id}"
 
     @property
     def label(self) -> str:
@@ -297,10 +305,8 @@ def endpoint_for_model(model: Any) -> Endpoint:
         runtime=model.runtime,
         record=record,
         model_id=model.model_id,
-        # Only opencode (wire format) and anthropic (default max_tokens) calls need the entry.
-        info_source=(lambda: model.info)
-        if model.provider_type in ("opencode", "anthropic")
-        else None,
+        # Read only when needed: opencode's wire format, anthropic's max_tokens, a call's cost.
+        info_source=lambda: model.info,
         key_getter=None if codex or not callable(api_key) else api_key,
     )
 

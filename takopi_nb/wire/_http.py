@@ -75,6 +75,9 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     jitter: Callable[[], float] = field(default=random.random, repr=False)
+    on_retry: Callable[[int | None, float | None], None] | None = field(default=None, repr=False)
+    """Told (status or None for a failed connect, Retry-After) before each retry's wait;
+    ``chat_many`` lowers its concurrency here."""
 
     def delay(self, retry: int, retry_after: float | None) -> float | None:
         """Seconds before retry number ``retry`` (0-based), or None to give up now."""
@@ -234,20 +237,28 @@ def send(
     headers: Mapping[str, str] | None = None,
     policy: RetryPolicy | None = None,
     origin: Origin | None = None,
+    timeout: httpx.Timeout | None = None,
 ) -> httpx.Response:
     """Send with retries; return a 2xx response whose body is not read yet (close it).
 
+    ``timeout`` overrides the client's for this call (pooled clients are shared).
     Anything else becomes a TakopiError: see :mod:`takopi_nb.wire._errors`.
     """
     policy = policy or default_retry()
+    limits = timeout or client.timeout
+    extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     retry = 0
     while True:
-        request = client.build_request(method, url, json=json, params=params, headers=headers)
+        request = client.build_request(
+            method, url, json=json, params=params, headers=headers, **extra
+        )
         try:
             response = client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             if retry < policy.max_retries:
                 delay = policy.delay(retry, None) or 0.0
+                if policy.on_retry is not None:
+                    policy.on_retry(None, None)
                 log.info(
                     "%s: cannot connect (%s); retry in %.1f s", ctx.who, type(exc).__name__, delay
                 )
@@ -259,13 +270,13 @@ def send(
                 ctx,
                 kind,
                 str(exc),
-                timeout=client.timeout.connect,
+                timeout=limits.connect,
                 attempts=retry + 1,
                 secrets=sent_secrets(None, request),
             ) from None
         except httpx.TimeoutException:
             raise error_for_transport(
-                ctx, "timeout", "", timeout=_read_timeout(client.timeout), attempts=retry + 1
+                ctx, "timeout", "", timeout=_read_timeout(limits), attempts=retry + 1
             ) from None
         except httpx.TooManyRedirects:
             raise ProviderRequestError(
@@ -295,6 +306,8 @@ def send(
             retry_after = parse_retry_after(response.headers)
             wait = policy.delay(retry, retry_after) if retry < policy.max_retries else None
             if wait is not None:
+                if policy.on_retry is not None:
+                    policy.on_retry(status, retry_after)
                 log.info("%s answered HTTP %s; retry in %.1f s", ctx.who, status, wait)
                 policy.sleep(wait)
                 retry += 1

@@ -4,6 +4,8 @@ Codex backend's variant (``store=false``, ``stream=true``, ``instructions`` requ
 
 from __future__ import annotations
 
+import json
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -16,9 +18,18 @@ from ._protocol import ChatRequest, pop_max_tokens, text_parts
 from ._results import ChatResult, StreamState, normalise_usage
 from ._sse import SSEEvent, typed_events
 
-__all__ = ["chat_request", "codex_request", "output_text", "parse_response", "read_stream"]
+__all__ = [
+    "chat_request",
+    "codex_request",
+    "conversation_id",
+    "output_text",
+    "parse_response",
+    "read_stream",
+]
 
 _LIMIT_NAMES = ("max_tokens", "max_output_tokens", "max_completion_tokens")
+_CONVERSATIONS = uuid.UUID("5b0c1f4e-7a51-4c1e-9d3a-2f6e1c0d7a11")
+"""Namespace of the conversation ids (uuid5)."""
 
 
 def chat_request(
@@ -40,13 +51,27 @@ def chat_request(
     return ChatRequest("responses", body, sse=stream)
 
 
+def conversation_id(endpoint: Endpoint, instructions: str, items: list[Any]) -> str:
+    """One id per conversation, as the Codex CLI keeps one per session.
+
+    chat() is stateless, so a conversation is recognised by what every turn of
+    it re-sends first: the provider, the instructions and the first input item.
+    Each later turn (the same list plus answers and new questions) gets the same
+    id, so the backend's prompt cache, keyed by ``prompt_cache_key``, keeps hitting.
+    """
+    seed = json.dumps([endpoint.provider_id, instructions, items[:1]], sort_keys=True, default=str)
+    return str(uuid.uuid5(_CONVERSATIONS, seed))
+
+
 def codex_request(
     endpoint: Endpoint, messages: list[Message], *, stream: bool, params: dict[str, Any]
 ) -> ChatRequest:
     """``POST {codex base}/responses``, always streamed on the wire (the backend demands it).
 
-    The backend rejects ``max_output_tokens``; a limit passed to chat() is
-    dropped with a warning rather than failing the call.
+    Like the CLI, the ``session_id`` header and the body's ``prompt_cache_key``
+    carry the conversation id (a ``prompt_cache_key`` passed to chat() is used
+    as that id). The backend rejects ``max_output_tokens``; a limit passed to
+    chat() is dropped with a warning rather than failing the call.
     """
     instructions, items = to_responses_input(messages)
     limit = pop_max_tokens(params, *_LIMIT_NAMES)
@@ -64,7 +89,12 @@ def codex_request(
     body.update(params)
     body["store"] = False
     body["stream"] = True
-    return ChatRequest("responses", body, sse=True, headers={"Accept": "text/event-stream"})
+    session = str(body.get("prompt_cache_key") or "") or conversation_id(
+        endpoint, body["instructions"], items
+    )
+    body["prompt_cache_key"] = session
+    headers = {"Accept": "text/event-stream", "session_id": session}
+    return ChatRequest("responses", body, sse=True, headers=headers)
 
 
 def output_text(response: Mapping[str, Any]) -> str:

@@ -40,6 +40,12 @@ def normalise_usage(raw: object) -> dict[str, Any] | None:
                 break
     if "total_tokens" not in usage and {"input_tokens", "output_tokens"} <= usage.keys():
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    cached = _cached_tokens(raw)
+    if cached:
+        usage["cache_read_tokens"] = cached
+    written = raw.get("cache_creation_input_tokens")
+    if isinstance(written, int) and not isinstance(written, bool) and written:
+        usage["cache_write_tokens"] = written
     aliases_seen = {a for names in _USAGE_ALIASES.values() for a in names}
     for key, value in raw.items():
         if key in aliases_seen or key in usage:
@@ -47,6 +53,21 @@ def normalise_usage(raw: object) -> dict[str, Any] | None:
         if isinstance(value, int | float | str) and not isinstance(value, bool):
             usage[key] = value
     return usage or None
+
+
+def _cached_tokens(raw: Mapping[str, Any]) -> int:
+    """Prompt tokens served from the provider's cache, under whichever name it uses."""
+    for details in ("prompt_tokens_details", "input_tokens_details"):
+        nested = raw.get(details)
+        if isinstance(nested, Mapping):
+            value = nested.get("cached_tokens")
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    for name in ("cache_read_input_tokens", "cachedContentTokenCount"):
+        value = raw.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
 
 
 def merge_usage(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -62,17 +83,22 @@ def merge_usage(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[
 
 
 class ChatResult(str):
-    """The answer's text (a ``str``), with ``usage``, ``model``, ``finish_reason`` and ``raw``.
+    """The answer's text (a ``str``), with ``usage``, ``cost``, ``cached``, ``model``,
+    ``finish_reason`` and ``raw``.
 
     ``usage`` is a dict of token counts (see :func:`normalise_usage`) or None
-    when the provider reported none; ``raw`` is the provider's decoded JSON
-    answer (None for a streamed answer).
+    when the provider reported none; ``cost`` is USD from the models.dev prices,
+    None when a price is unknown (0 for an answer from the response cache, which
+    sets ``cached``); ``raw`` is the provider's decoded JSON answer (None for a
+    streamed answer).
     """
 
     usage: dict[str, Any] | None
     model: str
     finish_reason: str | None
     raw: Any
+    cost: float | None
+    cached: bool
 
     def __new__(
         cls,
@@ -82,12 +108,16 @@ class ChatResult(str):
         model: str = "",
         finish_reason: str | None = None,
         raw: Any = None,
+        cost: float | None = None,
+        cached: bool = False,
     ) -> ChatResult:
         obj = super().__new__(cls, text)
         obj.usage = usage
         obj.model = model
         obj.finish_reason = finish_reason
         obj.raw = raw
+        obj.cost = cost
+        obj.cached = cached
         return obj
 
     @property
@@ -111,6 +141,8 @@ class StreamState:
     finish_reason: str | None = None
     complete: bool = False
     parts: list[str] = field(default_factory=list)
+    cost: float | None = None
+    cached: bool = False
 
 
 class ChatStream(Iterator[str]):
@@ -175,6 +207,15 @@ class ChatStream(Iterator[str]):
         return self._state.finish_reason
 
     @property
+    def cost(self) -> float | None:
+        """USD, once the answer is complete (None before, or when a price is unknown)."""
+        return self._state.cost
+
+    @property
+    def cached(self) -> bool:
+        return self._state.cached
+
+    @property
     def done(self) -> bool:
         """True once the provider said the answer is complete."""
         return self._state.complete
@@ -188,6 +229,8 @@ class ChatStream(Iterator[str]):
             usage=self.usage,
             model=self.model,
             finish_reason=self.finish_reason,
+            cost=self.cost,
+            cached=self.cached,
         )
 
     def __repr__(self) -> str:
@@ -196,10 +239,13 @@ class ChatStream(Iterator[str]):
 
 
 class EmbeddingResult(list[list[float]]):
-    """The vectors, in input order (a ``list``); ``usage`` and ``model`` alongside."""
+    """The vectors, in input order (a ``list``); ``usage``, ``cost`` (USD or None when a
+    price is unknown), ``cached`` (every batch came from the response cache) and ``model``."""
 
     usage: dict[str, Any] | None = None
     model: str = ""
+    cost: float | None = None
+    cached: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,10 @@ def test_decode_claims_reads_unpadded_base64url() -> None:
 
 
 def test_claim_fallbacks() -> None:
-    assert account_id_of({"chatgpt_account_id": "top"}) == "top"
+    # Like the Codex CLI: the account id comes from the auth claim only, never a guess.
     assert account_id_of({AUTH: {"chatgpt_account_id": "ns"}}) == "ns"
-    assert account_id_of({AUTH: {"organizations": [{"id": "org-1"}]}}) == "org-1"
+    assert account_id_of({"chatgpt_account_id": "top"}) is None
+    assert account_id_of({AUTH: {"organizations": [{"id": "org-1"}]}}) is None
     assert account_id_of({}) is None
     assert email_of({"https://api.openai.com/profile": {"email": "p@x.org"}}) == "p@x.org"
 
@@ -49,8 +50,11 @@ def test_account_read_from_the_access_token_when_the_id_token_is_missing() -> No
         }
     )
     account = TokenSet("", access, "rt").account
-    assert account == CodexAccount("a@x.org", "pro", "acct_a")
+    # Email and plan are display-only; the account id header comes from the id token only.
+    assert account == CodexAccount("a@x.org", "pro", None)
     assert str(account) == "a@x.org (Pro)"
+    id_token = make_jwt({AUTH: {"chatgpt_account_id": "acct_id"}})
+    assert TokenSet(id_token, access, "rt").account.account_id == "acct_id"
     assert CodexAccount(None, "mystery_plan", "acct").plan_label == "mystery_plan"
     assert str(CodexAccount(None, None, None)) == "unknown account"
 
@@ -110,7 +114,13 @@ def test_refresh_response_keeps_what_the_server_left_out() -> None:
     now = time.time()
     fresh = TokenSet.from_token_response({"access_token": new_access}, now, previous)
     assert fresh.refresh_token == "rt_old" and fresh.id_token == "id_old"
-    assert fresh.account_id == "acct_new" and fresh.expires_at == 5000.0
+    # The access token's claim is not a source of the account id: the previous one stays.
+    assert fresh.account_id == "acct_old" and fresh.expires_at == 5000.0
+    new_id = make_jwt({AUTH: {"chatgpt_account_id": "acct_new"}})
+    renewed = TokenSet.from_token_response(
+        {"id_token": new_id, "access_token": new_access}, now, previous
+    )
+    assert renewed.account_id == "acct_new"
     assert fresh.last_refresh == now
     opaque = TokenSet.from_token_response(
         {"access_token": "opaque", "expires_in": 60}, now, previous

@@ -24,6 +24,8 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    connection: int = 0
+    """Which TCP connection (1, 2, ... in accept order) carried the request."""
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -64,11 +66,20 @@ class LoopbackServer:
     def __init__(self, routes: dict[tuple[str, str], Handler] | None = None) -> None:
         self.routes: dict[tuple[str, str], Handler] = dict(routes or {})
         self.requests: list[Request] = []
+        self.connections = 0
+        """TCP connections accepted so far (keep-alive reuse shows as fewer than requests)."""
         self._lock = threading.Lock()
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            connection_number = 0
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.connections += 1
+                    self.connection_number = server.connections
 
             def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
                 pass
@@ -83,6 +94,7 @@ class LoopbackServer:
                     parse_qs(parts.query),
                     dict(self.headers.items()),
                     body,
+                    self.connection_number,
                 )
                 with server._lock:
                     server.requests.append(request)

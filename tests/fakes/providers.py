@@ -46,7 +46,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -340,6 +340,13 @@ class FakeProvider(FakeService):
         self.echo_key = False
         self.delay = 0.0
         """Seconds to wait before answering an API request (for timeouts)."""
+        self.intercept: Callable[[Request], Response | None] | None = None
+        """Consulted for every API request before the normal answer; a Response it
+        returns is sent instead (per-request failures: a 500 for one prompt, a 429
+        with Retry-After for the first try of another)."""
+        self.answer_with: Callable[[str], str] | None = None
+        """When set, a chat completion answers ``answer_with(last user message)``
+        (so tests can match answers to prompts) instead of ``reply``."""
         self._failures: deque[Response] = deque()
         self._lock = threading.Lock()
         self._server = LoopbackServer({("GET", "*"): self._dispatch, ("POST", "*"): self._dispatch})
@@ -353,6 +360,11 @@ class FakeProvider(FakeService):
     @property
     def requests(self) -> list[Request]:
         return self._server.requests
+
+    @property
+    def connections(self) -> int:
+        """TCP connections the server accepted (see :class:`tests.fakes.http.LoopbackServer`)."""
+        return self._server.connections
 
     def requests_to(self, suffix: str) -> list[Request]:
         return self._server.requests_to(self.prefix + "/" + suffix.lstrip("/"))
@@ -419,6 +431,10 @@ class FakeProvider(FakeService):
             failure = self._failures.popleft() if self._failures else None
         if failure is not None:
             return failure
+        if self.intercept is not None:
+            intercepted = self.intercept(request)
+            if intercepted is not None:
+                return intercepted
         if request.method == "GET" and path == "models":
             return self._models(request)
         if request.method == "POST":
@@ -613,10 +629,13 @@ class FakeProvider(FakeService):
                 "invalid_request_error",
             )
         prompt_tokens = sum(_tokens(str(m.get("content") or "")) for m in messages)
+        reply = self.reply
+        if self.answer_with is not None:
+            reply = [self.answer_with(str(messages[-1].get("content") or ""))]
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": len(self.reply),
-            "total_tokens": prompt_tokens + len(self.reply),
+            "completion_tokens": len(reply),
+            "total_tokens": prompt_tokens + len(reply),
         }
         cid = "chatcmpl-" + secrets.token_hex(6)
         created = int(time.time())
@@ -632,7 +651,7 @@ class FakeProvider(FakeService):
                             "index": 0,
                             "message": {
                                 "role": "assistant",
-                                "content": "".join(self.reply),
+                                "content": "".join(reply),
                                 "refusal": None,
                             },
                             "logprobs": None,

@@ -281,3 +281,40 @@ def test_connection_check_lists_the_accounts_models(chatgpt: FakeChatGPT) -> Non
     assert "ChatGPT sign-in works" in result.message
     assert "'gpt-4-old'" in result.message  # selected, but not offered to this account
     assert chatgpt.models_calls[0].query["client_version"]
+
+
+def test_one_session_id_per_conversation_matching_the_prompt_cache_key(
+    chatgpt: FakeChatGPT,
+) -> None:
+    """Like the Codex CLI: every turn of a conversation carries the same session_id header
+    and prompt_cache_key, so the backend's prompt cache keeps hitting; another
+    conversation gets another id."""
+    sign_in(chatgpt)
+    m = tk.resolve("chatgpt/gpt-5.5")
+    turn1 = [{"role": "user", "content": "Plan a trip"}]
+    first = m.chat(turn1)
+    turn2 = [
+        *turn1,
+        {"role": "assistant", "content": str(first)},
+        {"role": "user", "content": "More"},
+    ]
+    m.chat(turn2)
+    m.chat("Something else entirely")
+    m.chat("Pinned", prompt_cache_key="my-notebook-42")
+
+    calls = chatgpt.responses_calls
+    sessions = [c.headers["session_id"] for c in calls]
+    keys = [c.body["prompt_cache_key"] for c in calls]
+    assert sessions == keys
+    assert sessions[0] == sessions[1]
+    assert sessions[2] != sessions[0]
+    assert sessions[3] == "my-notebook-42"
+
+
+def test_account_header_comes_from_the_id_token_claim_only(chatgpt: FakeChatGPT) -> None:
+    tokens = sign_in(chatgpt)
+    from takopi_nb.codex._jwt import account_id_of, decode_claims
+
+    assert account_id_of(decode_claims(tokens.id_token)) == "acct_123"
+    tk.resolve("chatgpt/gpt-5.5").chat("Hi")
+    assert chatgpt.responses_calls[-1].headers["chatgpt-account-id"] == "acct_123"

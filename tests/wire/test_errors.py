@@ -358,6 +358,7 @@ def test_usage_is_normalised() -> None:
         "input_tokens": 3,
         "output_tokens": 4,
         "total_tokens": 7,
+        "cache_read_tokens": 1,
         "cost": 0.01,
     }
     assert normalise_usage({"input_tokens": 5, "output_tokens": 2})["total_tokens"] == 7  # type: ignore[index]

@@ -1,0 +1,114 @@
+"""The async twins ``achat`` and ``aembed``, for a notebook's running event loop.
+
+They run the synchronous calls on a dedicated thread pool, so they share the
+pooled clients (one set of connections for sync and async use), work in any
+event loop (ipykernel's, asyncio.run's, an anyio one on asyncio) and never
+block it. A dedicated pool, not the loop's default executor: that one has
+only ``cpu_count + 4`` threads, which would cap ``asyncio.gather`` of many calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from ._results import ChatResult, ChatStream
+
+__all__ = ["AsyncChatStream", "run_in_thread"]
+
+R = TypeVar("R")
+MAX_THREADS = 64
+
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="takopi-async")
+        return _executor
+
+
+async def run_in_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """``await`` ``fn(*args, **kwargs)`` run on the pool, with the caller's context."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await loop.run_in_executor(_pool(), call)
+
+
+_END = object()
+
+
+class AsyncChatStream:
+    """``async for chunk in await m.achat(..., stream=True)``: text chunks as they arrive.
+
+    ``text``, ``usage``, ``cost`` and ``done`` are final once the stream is
+    exhausted; ``await stream.aclose()`` (or ``async with``) drops it early.
+    """
+
+    def __init__(self, stream: ChatStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> str:
+        chunk = await run_in_thread(next, self._stream, _END)
+        if chunk is _END:
+            raise StopAsyncIteration
+        return str(chunk)
+
+    async def aclose(self) -> None:
+        await run_in_thread(self._stream.close)
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def result(self) -> ChatResult:
+        """Read the rest and return the whole answer."""
+        return await run_in_thread(self._stream.result)
+
+    @property
+    def text(self) -> str:
+        return self._stream.text
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self._stream.usage
+
+    @property
+    def cost(self) -> float | None:
+        return self._stream.cost
+
+    @property
+    def cached(self) -> bool:
+        return self._stream.cached
+
+    @property
+    def model(self) -> str:
+        return self._stream.model
+
+    @property
+    def done(self) -> bool:
+        return self._stream.done
+
+    def __repr__(self) -> str:
+        return repr(self._stream).replace("<ChatStream", "<AsyncChatStream", 1)
+
+
+def _reset() -> None:
+    global _executor
+    with _lock:
+        executor, _executor = _executor, None
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
