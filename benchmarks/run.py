@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import harness  # noqa: E402
 
-SUITES = ["bench_core", "bench_catalog", "bench_panel", "bench_scale"]
+SUITES = ["bench_core", "bench_catalog", "bench_panel", "bench_picker", "bench_scale"]
 
 
 def machine() -> str:

@@ -627,15 +627,17 @@ class TakopiMagics(Magics):
             return text
         from IPython.display import Markdown
 
+        from ._mathjax import currency_safe_markdown as safe
+
         handle = self._display(Markdown("…"), display_id=True)
         last = 0.0
         for chunk in chunks:
             text += chunk
             now = time.monotonic()
             if now - last >= STREAM_UPDATE_SECONDS:
-                handle.update(Markdown(text + " ▌"))
+                handle.update(Markdown(safe(text) + " ▌"))
                 last = now
-        handle.update(Markdown(text if text else "*(empty reply)*"))
+        handle.update(Markdown(safe(text) if text else "*(empty reply)*"))
         return text
 
     # -- unloading ----------------------------------------------------------------------------

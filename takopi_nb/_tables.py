@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ._mathjax import IGNORE_CLASSES
+
 __all__ = ["CommandHelp", "Lines", "Table"]
 
 
@@ -96,7 +98,8 @@ class Table:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        parts = ['<div class="takopi-table">']
+        # Prices such as "$1.25 / $10" are money: MathJax must not typeset them.
+        parts = [f'<div class="takopi-table {IGNORE_CLASSES}">']
         if self.title:
             parts.append(f'<div style="font-weight:600;margin:2px 0 4px">{esc(self.title)}</div>')
         if self.rows:
@@ -147,7 +150,7 @@ class Lines:
 
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
-        return f'<div class="takopi-lines">{body}</div>'
+        return f'<div class="takopi-lines {IGNORE_CLASSES}">{body}</div>'
 
 
 class CommandHelp:
@@ -196,7 +199,7 @@ class CommandHelp:
         esc = html.escape
         mono = "font-family:var(--jp-code-font-family,monospace);white-space:nowrap"
         parts = [
-            '<div class="takopi-help">',
+            f'<div class="takopi-help {IGNORE_CLASSES}">',
             f'<div style="font-weight:600;margin:2px 0 6px">{esc(self.title)}</div>',
             '<table style="border-collapse:collapse;font-size:0.92em">',
         ]

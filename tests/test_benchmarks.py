@@ -67,7 +67,9 @@ def test_all_met_passes_the_check(
     assert "1 targets compared, 0 missed." in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("suite", ["bench_core.py", "bench_catalog.py", "bench_panel.py"])
+@pytest.mark.parametrize(
+    "suite", ["bench_core.py", "bench_catalog.py", "bench_panel.py", "bench_picker.py"]
+)
 def test_no_suite_prints_a_target_without_comparing_it(suite: str) -> None:
     """Every target column goes through verdict(): no fixed "ok", "(info)" or "asserted"."""
     source = (BENCHMARKS / suite).read_text()

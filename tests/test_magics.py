@@ -203,7 +203,7 @@ def test_unload_unlinks_everything(shell: InteractiveShell) -> None:
     shell.run_line_magic("unload_ext", "takopi_nb")
     assert shown.comm is None and list(shown.links) == []
     provider.models = ["gpt-4o"]
-    assert form.picker.rows.value == ("gpt-5.2",)
+    assert form.picker.list.value == ["gpt-5.2"]
     with pytest.raises(UsageError, match="not found"):
         magic(shell, "list")
     shell.run_line_magic("load_ext", "takopi_nb")  # loads again cleanly

@@ -53,7 +53,6 @@ EXPECTED_OUTPUT = {
     "codex-sign-in.ipynb": [
         "signed_in",
         "ada@example.com (Plus)",
-        "Connected as ada@example.com",
         "You asked: “Explain a device-code sign-in in one sentence.”",
         "not signed in",
     ],
@@ -103,6 +102,11 @@ def test_notebook_runs_offline_and_leaks_no_key(
         assert expected in text, expected  # the search below looks at real content
     assert env_key not in text
     assert typed_key not in text
+    # What the panel showed privately (account email, key tail, local paths) is no widget
+    # state: the saved widget state holds none of it (issue 12).
+    state = json.dumps(notebook.metadata["widgets"])
+    private = ["@example.com", "••••", str(isolated_env), str(tmp_path)]
+    assert [p for p in private if p in state] == []
     errors = [
         out
         for cell in notebook.cells

@@ -1,4 +1,9 @@
-"""The model picker: search as you type, filters, details, hand-added ids, catalog refresh."""
+"""The model picker: rows of every tab for the browser's checkbox list, the selection linked
+to ``provider.models`` both ways, hand-added ids, catalog refresh.
+
+Searching, filtering and the checkboxes themselves run in the browser (tests/e2e); here
+the kernel side: what the browser gets, and what a tick it sends back does.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import pytest
 import takopi_nb as tk
 from takopi_nb.catalog import Catalog, ModelInfo
 from takopi_nb.widgets import ModelPicker, ProvidersPanel
+from takopi_nb.widgets._model_index import EMBEDDING, REASONING, TOOLS, list_row
+from takopi_nb.widgets._model_list import SOURCE, unpack
 from tests.fakes.http import LoopbackServer, Response
 
 
@@ -32,90 +39,73 @@ def openai_picker(cfg: tk.TakopiConfig) -> Iterator[ModelPicker]:
     picker.close()
 
 
-def infos(picker: ModelPicker) -> list[ModelInfo]:
-    found = [picker.info(m) for m in picker.visible]
-    assert all(found), "every visible row of a plain search is a catalog model"
-    return [f for f in found if f is not None]
+def row_of(picker: ModelPicker, model_id: str, purpose: str = "chat") -> list[Any]:
+    found = [r for r in picker.rows if r[0] == model_id and r[11] == purpose]
+    assert len(found) == 1, (model_id, purpose)
+    return found[0]
 
 
-def index_of(picker: ModelPicker, model_id: str) -> int:
-    return list(picker.rows._options_values).index(model_id)
+def ticked(picker: ModelPicker, models: list[str]) -> None:
+    """What the browser sends when boxes are ticked or a chip's × is clicked."""
+    picker.list.set_state({"value": models})
 
 
-def test_search_as_you_type(openai_picker: ModelPicker) -> None:
+def test_every_tab_is_sent_once_with_its_columns(openai_picker: ModelPicker) -> None:
     picker = openai_picker
-    everything = picker.visible
-    assert len(everything) > 20
-    for typed in ("g", "gp", "gpt-5", "gpt-5.2"):
-        picker.search.value = typed  # one update per keystroke, like continuous_update
-        assert picker.visible, typed
-        assert all(
-            typed in m.lower() or typed in (picker.info(m).name or "").lower()
-            for m in picker.visible
-        )
-    assert picker.visible[0] == "gpt-5.2"  # the exact id ranks first
-    picker.search.value = "codex 5.2"  # every word must match id, name or family, in any order
-    assert "gpt-5.2-codex" in picker.visible
-    for model_id in picker.visible:
-        info = picker.info(model_id)
-        text = f"{info.id} {info.name} {info.family}".lower()
-        assert "5.2" in text and "codex" in text
-    picker.search.value = "no-such-model-anywhere"
-    assert picker.visible == [] and "0 match" in picker.count.value
-    picker.search.value = ""
-    assert picker.visible == everything
+    assert picker.list.purposes == ["chat", "embedding"]
+    assert picker.list.groups == ["models.dev catalog"]  # one source: no headings
+    assert all(len(r) < 13 or r[12] == 0 for r in picker.rows)
+    chat = [r for r in picker.rows if r[11] == "chat"]
+    embedding = [r for r in picker.rows if r[11] == "embedding"]
+    assert len(chat) == len(picker.index("chat")) > 20
+    assert len(embedding) == len(picker.index("embedding")) > 0
+    assert all(r[8] & EMBEDDING for r in embedding) and not any(r[8] & EMBEDDING for r in chat)
+    gpt = row_of(picker, "gpt-5.2")
+    assert gpt[1] == "" and gpt[3] == "400K" and gpt[5] == "$1.75 / $14"  # the name adds nothing
+    assert gpt[8] & TOOLS and gpt[8] & REASONING
+    assert "text" in gpt[7] and "→" in gpt[7]
+    knowledge, released, *_ = gpt[10].split("|")
+    assert "20" + released == picker.info("gpt-5.2").release_date.replace("-", "") and knowledge
 
 
-def test_filters(cfg: tk.TakopiConfig) -> None:
-    picker = make_picker(cfg.add_provider("openrouter"), max_rows=1000)
+def test_rows_travel_gzipped(openai_picker: ModelPicker) -> None:
+    state = openai_picker.list.get_state()
+    assert "rows" not in state  # the kernel-side list is not sent as such
+    assert unpack(state["packed"]) == openai_picker.list.rows == openai_picker.rows
+    assert len(state["packed"]) < len(json.dumps(openai_picker.rows)) / 3
+
+
+def test_a_row_is_compact() -> None:
+    named = ModelInfo(provider="x", id="acme/m-1", name="Mighty M-1", input_modalities=("text",))
+    assert list_row(named, "chat")[1] == "Mighty M-1"  # "mighty" is not in the id: searchable
+    info = ModelInfo(provider="x", id="m", name="M", input_modalities=("text",))
+    assert list_row(info, "chat") == ["m", "", "", "", "", "—", "", "text → —", 0, "", "", "chat"]
+    assert list_row(info, "chat", group=1)[-1] == 1  # a second source ("served by …")
+    assert list_row(info, "chat", subscription=True)[5] == "in your plan"
+
+
+def test_ticks_from_the_browser_write_through_and_back(cfg: tk.TakopiConfig) -> None:
+    provider = cfg.add_provider("openai", models=["text-embedding-3-small"])
+    path = Path(cfg.runtime.store.path)
+    picker = make_picker(provider)
     try:
-        total = len(picker.visible)
-        picker.tools.value = True
-        assert 0 < len(picker.visible) < total and all(i.tool_call for i in infos(picker))
-        picker.tools.value = False
-        picker.reasoning.value = True
-        assert 0 < len(picker.visible) < total and all(i.reasoning for i in infos(picker))
-        picker.image_input.value = True
-        assert picker.visible
-        assert all(i.reasoning and "image" in i.input_modalities for i in infos(picker))
+        assert picker.list.value == ["text-embedding-3-small"]
+        ticked(picker, ["text-embedding-3-small", "gpt-5.2"])  # one plain click adds one
+        ticked(picker, ["text-embedding-3-small", "gpt-5.2", "gpt-5"])  # a second adds another
+        assert provider.models == ["text-embedding-3-small", "gpt-5.2", "gpt-5"]
+        saved = json.loads(path.read_text())["providers"][0]["models"]
+        assert saved == ["text-embedding-3-small", "gpt-5.2", "gpt-5"]
+        ticked(picker, ["text-embedding-3-small", "gpt-5"])  # a chip's ×
+        assert provider.models == ["text-embedding-3-small", "gpt-5"]
+        provider.models = ["gpt-4o"]  # code changes the selection: the boxes follow
+        assert picker.list.value == ["gpt-4o"]
     finally:
         picker.close()
-    anthropic = make_picker(cfg.add_provider("anthropic"))
-    try:
-        assert anthropic.hide_deprecated.value is True
-        assert not any(i.status == "deprecated" for i in infos(anthropic))
-        shown = len(anthropic.visible)
-        anthropic.hide_deprecated.value = False
-        assert len(anthropic.visible) > shown
-        assert any(i.status == "deprecated" for i in infos(anthropic))
-        deprecated = [m for m in anthropic.visible if anthropic.info(m).status == "deprecated"]
-        assert "deprecated" in anthropic.rows.options[index_of(anthropic, deprecated[0])][0]
-    finally:
-        anthropic.close()
+    provider.models = ["gpt-5.2"]  # a closed picker no longer follows
+    assert picker.list.value == ["gpt-4o"]
 
 
-def test_rows_are_capped_with_a_hint(cfg: tk.TakopiConfig) -> None:
-    picker = make_picker(cfg.add_provider("openrouter"), max_rows=40)
-    try:
-        assert len(picker.rows.options) == 40
-        assert "more — refine the search" in picker.count.value
-        picker.search.value = "claude sonnet"
-        assert 0 < len(picker.visible) < 40
-        assert "refine" not in picker.count.value
-    finally:
-        picker.close()
-
-
-def test_row_labels_show_context_and_price(openai_picker: ModelPicker) -> None:
-    picker = openai_picker
-    picker.search.value = "gpt-5.2"
-    label = picker.rows.options[index_of(picker, "gpt-5.2")][0]
-    info = picker.info("gpt-5.2")
-    assert info is not None and info.context_window and info.cost_input
-    assert "400K" in label and "$1.75 / $14" in label and "tools" in label
-
-
-def test_catalog_options_never_rewrite_the_selection(cfg: tk.TakopiConfig) -> None:
+def test_catalog_rows_never_rewrite_the_selection(cfg: tk.TakopiConfig) -> None:
     provider = cfg.add_provider("openai", models=["gpt-5.2", "text-embedding-3-small", "mine"])
     path = Path(cfg.runtime.store.path)
     before = path.read_bytes()
@@ -123,86 +113,27 @@ def test_catalog_options_never_rewrite_the_selection(cfg: tk.TakopiConfig) -> No
     provider.observe(changes.append, names=["models"])
     picker = make_picker(provider)
     try:
-        picker.search.value = "gpt-4"
-        picker.tools.value = True
-        picker.reasoning.value = True
-        picker.image_input.value = True
-        picker.hide_deprecated.value = False
-        picker.purpose.value = "embedding"
-        picker.search.value = ""
-        picker.purpose.value = "chat"
         picker._catalog_changed()  # what a catalog refresh does
         assert changes == []
         assert provider.models == ["gpt-5.2", "text-embedding-3-small", "mine"]
         assert path.read_bytes() == before
+        assert picker.list.unknown == ["mine"]
     finally:
         picker.close()
-
-
-def test_clicking_rows_merges_with_what_is_not_visible(cfg: tk.TakopiConfig) -> None:
-    provider = cfg.add_provider("openai", models=["text-embedding-3-small", "gpt-4o"])
-    picker = make_picker(provider)
-    try:
-        picker.search.value = "gpt-5"
-        assert picker.rows.value == ()
-        picker.rows.set_state({"index": [index_of(picker, "gpt-5.2"), index_of(picker, "gpt-5")]})
-        assert provider.models == ["text-embedding-3-small", "gpt-4o", "gpt-5", "gpt-5.2"]
-        assert picker.highlighted in ("gpt-5", "gpt-5.2")
-        # a plain click on one row: the other visible rows are unselected, hidden ones stay
-        picker.rows.set_state({"index": [index_of(picker, "gpt-5")]})
-        assert provider.models == ["text-embedding-3-small", "gpt-4o", "gpt-5"]
-        assert picker.highlighted == "gpt-5.2"  # the one just unselected
-        assert "3 selected" not in picker.count.value
-        assert "Selected (3)" in picker.selected_summary.value
-    finally:
-        picker.close()
-
-
-def test_select_and_clear_visible(openai_picker: ModelPicker) -> None:
-    picker = openai_picker
-    provider = picker.provider
-    provider.models = ["kept-by-hand"]
-    picker.search.value = "gpt-5.4"
-    visible = [m for m in picker.visible if m != "kept-by-hand"]
-    picker.select_visible.click()
-    assert provider.models == ["kept-by-hand", *visible]
-    assert f"{len(visible) + 1} of" in picker.count.value
-    picker.search.value = "gpt-5.4-mini"
-    picker.clear_visible.click()
-    assert "gpt-5.4-mini" not in provider.models and "gpt-5.4" in provider.models
-    assert "kept-by-hand" in provider.models
-
-
-def test_details_of_the_highlighted_model(openai_picker: ModelPicker) -> None:
-    picker = openai_picker
-    assert "Click a model" in picker.details.value
-    picker.search.value = "gpt-5.2"
-    picker.rows.set_state({"index": [index_of(picker, "gpt-5.2")]})
-    details = picker.details.value
-    assert "<b>gpt-5.2</b>" in details
-    for text in ("GPT-5.2", "400K", "$1.75", "$14", "tools", "reasoning", "selected"):
-        assert text in details, text
 
 
 def test_add_a_model_id_by_hand(openai_picker: ModelPicker) -> None:
     picker = openai_picker
     provider = picker.provider
-    picker.manual_id.set_state({"value": "ft:gpt-4o:acme:v1"})  # submit (Enter)
+    picker.list.send_add(" ft:gpt-4o:acme:v1 ")  # typed into "Add id", Enter
     assert provider.models == ["ft:gpt-4o:acme:v1"]
-    assert picker.manual_id.value == ""
-    assert picker.visible[0] == "ft:gpt-4o:acme:v1"
-    assert "not in catalog" in picker.rows.options[0][0]
-    assert picker.rows.value == ("ft:gpt-4o:acme:v1",)
-    assert "not in catalog" in picker.details.value
-    assert "1 not in catalog" in picker.selected_summary.value
-    picker.manual_id.value = "gpt-5.2"  # in the catalog: added, no badge
-    picker.manual_add.click()
+    assert picker.list.value == ["ft:gpt-4o:acme:v1"]
+    assert picker.list.unknown == ["ft:gpt-4o:acme:v1"]  # shown as a row and a chip, flagged
+    picker.list.send_add("gpt-5.2")  # in the catalog: added, not flagged
     assert provider.models == ["ft:gpt-4o:acme:v1", "gpt-5.2"]
-    assert "1 not in catalog" in picker.selected_summary.value
-    # unselecting the hand-added row removes it from the list
-    picker.rows.set_state({"index": [index_of(picker, "gpt-5.2")]})
-    assert provider.models == ["gpt-5.2"]
-    assert "ft:gpt-4o:acme:v1" not in picker.visible
+    assert picker.list.unknown == ["ft:gpt-4o:acme:v1"]
+    ticked(picker, ["gpt-5.2"])
+    assert picker.list.unknown == []
 
 
 def test_a_bad_hand_added_id_is_reported(cfg: tk.TakopiConfig) -> None:
@@ -210,24 +141,19 @@ def test_a_bad_hand_added_id_is_reported(cfg: tk.TakopiConfig) -> None:
     made = ProvidersPanel(cfg)
     try:
         picker = made.select("openai").picker
-        picker.manual_id.value = "two words"
+        picker.list.send_add("two words")
         assert provider.models == []
         assert made.errors and "whitespace" in made.errors[-1]
     finally:
         made.close()
 
 
-def test_embedding_purpose(openai_picker: ModelPicker, cfg: tk.TakopiConfig) -> None:
-    picker = openai_picker
-    assert not any("embedding" in m for m in picker.visible)
-    picker.purpose.value = "embedding"
-    assert picker.visible and all(picker.info(m).is_embedding for m in picker.visible)
-    picker.rows.set_state({"index": [index_of(picker, "text-embedding-3-small")]})
-    assert picker.provider.models == ["text-embedding-3-small"]
+def test_codex_offers_its_plan_models_without_prices(cfg: tk.TakopiConfig) -> None:
     codex = make_picker(cfg.add_provider("codex"))
     try:
-        assert [v for _, v in codex.purpose.options] == ["chat"]
-        assert set(codex.visible) <= {
+        assert codex.list.purposes == ["chat"]
+        ids = {r[0] for r in codex.list.rows}
+        assert ids and ids <= {
             "gpt-5.2",
             "gpt-5.3-codex",
             "gpt-5.3-codex-spark",
@@ -236,7 +162,7 @@ def test_embedding_purpose(openai_picker: ModelPicker, cfg: tk.TakopiConfig) -> 
             "gpt-5.5",
             "gpt-5.5-pro",
         }
-        assert codex.visible
+        assert {r[5] for r in codex.rows} == {"in your plan"}
     finally:
         codex.close()
 
@@ -274,18 +200,18 @@ class HostileCatalog:
         return 1
 
 
-def test_catalog_text_is_escaped(cfg: tk.TakopiConfig) -> None:
+def test_catalog_text_is_data_never_markup(cfg: tk.TakopiConfig) -> None:
     provider = cfg.add_provider("openai", models=["<i>hand</i>"])
     catalog = HostileCatalog()
     picker = make_picker(provider, catalog=catalog)
     try:
-        picker.rows.set_state({"index": [index_of(picker, "evil<script>")]})
-        html = picker.details.value + picker.selected_summary.value + picker.catalog_status.value
-        assert "<img" not in html and "<script>" not in html and "<i>hand" not in html
-        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in picker.details.value
+        row = row_of(picker, "evil<script>")
+        assert row[1] == HostileCatalog.EVIL  # raw text: the browser sets it as textContent
         assert "&lt;b&gt;not bold&lt;/b&gt;" in picker.catalog_status.value
-        picker.highlighted = "<i>hand</i>"
-        assert "&lt;i&gt;hand&lt;/i&gt;" in picker.details.value
+        assert "<b>" not in picker.catalog_status.value
+        # The list never parses outside text as HTML.
+        assert "innerHTML" not in SOURCE and "insertAdjacentHTML" not in SOURCE
+        assert picker.list.unknown == ["<i>hand</i>"]
     finally:
         picker.close()
 
@@ -332,11 +258,11 @@ def test_refresh_updates_rows_and_keeps_the_selection(
     picker = make_picker(provider, catalog=catalog)
     try:
         assert "bundled snapshot" in picker.catalog_status.value
-        assert "gpt-5.2" in picker.visible and "brand-new-1" not in picker.visible
+        assert "gpt-5.2" in picker.visible_ids and "brand-new-1" not in picker.visible_ids
         picker.refresh_button.click()
         assert picker.refresh_done.wait(20)
-        assert picker.visible[:3] == ["gpt-5.2", "brand-new-1", "brand-new-2"]
-        assert "not in catalog" in picker.rows.options[0][0]  # the selection stays, flagged
+        assert picker.visible_ids == ["brand-new-1", "brand-new-2"]
+        assert picker.list.unknown == ["gpt-5.2"]  # the selection stays, flagged
         assert provider.models == ["gpt-5.2"]
         assert "bundled" not in picker.catalog_status.value
         assert not picker.refresh_button.disabled
@@ -353,14 +279,14 @@ def test_a_failed_refresh_is_reported(cfg: tk.TakopiConfig) -> None:
     made = ProvidersPanel(cfg, catalog=catalog)
     try:
         picker = made.select("openai").picker
-        before = picker.visible
+        before = picker.visible_ids
         picker.refresh_button.click()
         assert picker.refresh_done.wait(20)
         deadline = time.monotonic() + 5
         while not made.errors and time.monotonic() < deadline:
             time.sleep(0.02)
         assert made.errors and made.errors[-1].startswith("Refreshing the catalog")
-        assert picker.visible == before
+        assert picker.visible_ids == before
     finally:
         made.close()
         catalog.close()

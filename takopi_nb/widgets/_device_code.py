@@ -17,6 +17,7 @@ from ._bindings import Bindings, ErrorReporter
 from ._errors import error_line_for
 from ._factory import BUTTON, WidgetFactory
 from ._html import PANEL_CSS, esc, link
+from ._live import PrivateHTML, stale_note
 
 __all__ = ["DeviceCodeView", "format_countdown"]
 
@@ -55,7 +56,7 @@ class DeviceCodeView(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.flow = flow
         self._bindings = Bindings(report)
         f = self._factory
-        self.state_html = f.make(W.HTML, value="")
+        self.state_html = f.make(PrivateHTML, value="")  # "Connected as <email>": not saved
         self.code_html = f.make(W.HTML, value="")
         self.countdown_html = f.make(W.HTML, value="")
         self.cancel_button = f.make(
@@ -68,7 +69,7 @@ class DeviceCodeView(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._bindings.on_click(self.cancel_button, lambda _: self.flow.cancel(), where="Cancel")
         children: list[W.Widget] = []
         if standalone:
-            children.append(f.make(W.HTML, value=PANEL_CSS))
+            children += [f.make(W.HTML, value=PANEL_CSS), stale_note(f)]
         self.cancel_row = f.make(W.HBox, children=(self.cancel_button,))
         children += [self.state_html, self.code_html, self.countdown_html, self.cancel_row]
         if self._error_line is not None:

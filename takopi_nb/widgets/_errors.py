@@ -12,6 +12,7 @@ from .._errors import TakopiError
 from ._bindings import ErrorReporter
 from ._factory import BUTTON, WidgetFactory
 from ._html import esc
+from ._live import PrivateHTML
 
 __all__ = ["ErrorLine", "describe_error"]
 
@@ -34,7 +35,8 @@ class ErrorLine:
     def __init__(self, factory: WidgetFactory) -> None:
         self._lock = threading.Lock()
         self.messages: list[str] = []
-        self.html = factory.make(W.HTML, value="", layout={"flex": "1 1 auto"})
+        # Messages may name local paths: shown, never saved with the notebook.
+        self.html = factory.make(PrivateHTML, value="", layout={"flex": "1 1 auto"})
         self.dismiss = factory.make(
             W.Button,
             description="Dismiss",

@@ -8,6 +8,7 @@ under a millisecond. This module does not import ipywidgets.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +16,12 @@ from typing import Any
 from ..catalog._display import format_price, format_tokens
 from ..catalog._search import haystack, search_models
 
-__all__ = ["ModelIndex", "header_label", "index_for", "option_label", "price_pair"]
+__all__ = [
+    "ModelIndex",
+    "index_for",
+    "list_row",
+    "price_pair",
+]
 
 
 class ModelIndex:
@@ -118,40 +124,71 @@ def price_pair(info: Any) -> str:
     return f"{format_price(info.cost_input)} / {format_price(info.cost_output)}"
 
 
-def _fit(text: str, width: int) -> str:
-    if len(text) > width:
-        return text[: width - 1] + "…"
-    return text + "\u00a0" * (width - len(text))
+# Feature bits of a list row (the same numbers as ``F`` in _model_list.js).
+TOOLS, REASONING, IMAGE, STRUCTURED, ATTACHMENTS, EMBEDDING, OPEN_WEIGHTS = (
+    1 << i for i in range(7)
+)
 
 
-def option_label(
-    info: Any, model_id: str, *, id_width: int = 34, subscription: bool = False
-) -> str:
-    """One picker row: id, context window, price and flags, in aligned columns (the name and
-    the rest are in the details view).
-
-    Padding uses no-break spaces (a ``<select>`` collapses ordinary ones); the
-    picker shows it in a monospace font. Option labels are text, never markup.
-    ``subscription``: the provider is paid by plan (codex), so there is no per-token price.
-    """
-    if info is None:
-        return f"{_fit(model_id, id_width)} ⚠ not in catalog"
-    flags = []
-    if info.tool_call:
-        flags.append("tools")
-    if info.reasoning:
-        flags.append("reasoning")
-    if "image" in info.input_modalities:
-        flags.append("image")
-    if info.status:
-        flags.append(info.status)
-    context = _fit(format_tokens(info.context_window), 7)
-    price = _fit("in your plan" if subscription else price_pair(info), 15)
-    return f"{_fit(model_id, id_width)} {context} {price} {' '.join(flags)}".rstrip()
+def _short_date(date: str | None) -> str:
+    """ "2025-12-01" -> "251201", "2025-12" -> "2512"; anything else unchanged."""
+    if date and re.fullmatch(r"20\d\d-\d\d(-\d\d)?", date):
+        return date[2:].replace("-", "")
+    return date or ""
 
 
-def header_label(id_width: int) -> str:
-    """Column titles aligned with :func:`option_label` rows."""
-    return (
-        f"{_fit('model id', id_width)} {_fit('context', 7)} {_fit('$ in / out, 1M', 15)} features"
+def _name_adds_words(info: Any) -> bool:
+    """Whether the name says more than the id ("GPT-5.2" for gpt-5.2 does not): a row holds
+    the name only then, which keeps a big list a tenth smaller."""
+    model_id = info.id.lower()
+    return any(
+        word not in model_id for word in re.findall(r"[a-z0-9.]+", (info.name or "").lower())
     )
+
+
+def list_row(info: Any, purpose: str, *, subscription: bool = False, group: int = 0) -> list[Any]:
+    """One row of the checkbox list, compact (it is sent to the browser and may be saved).
+
+    ``[id, name, family, context, max output, price, cached price, modalities, flags,
+    status, "knowledge|released|updated", purpose, group]``; empty trailing cells are dropped. ``group`` numbers
+    the list a row comes from (0: the catalog), so a second source can be shown beside it.
+    """
+    flags = 0
+    for bit, on in (
+        (TOOLS, info.tool_call),
+        (REASONING, info.reasoning),
+        (IMAGE, "image" in info.input_modalities),
+        (STRUCTURED, info.structured_output),
+        (ATTACHMENTS, info.attachment),
+        (EMBEDDING, info.is_embedding),
+        (OPEN_WEIGHTS, info.open_weights),
+    ):
+        if on:
+            flags |= bit
+    # "knowledge|released|updated" as YYMMDD, the last left out when it is the release date
+    # (the JS spells them out): rows are sent to the browser, so every repeated byte counts.
+    updated = info.last_updated if info.last_updated != info.release_date else ""
+    dates = "|".join(_short_date(d) for d in (info.knowledge, info.release_date, updated)).rstrip(
+        "|"
+    )
+    inputs = ", ".join(info.input_modalities) or "—"
+    outputs = ", ".join(info.output_modalities) or "—"
+    context = format_tokens(info.context_window)
+    row: list[Any] = [
+        info.id,
+        info.name if _name_adds_words(info) else "",
+        info.family or "",
+        context if context != "—" else "",
+        format_tokens(info.max_output) if info.max_output else "",
+        "in your plan" if subscription else price_pair(info),
+        "",  # was the cached-input price: %takopi models shows it; the list stays small
+        f"{inputs} → {outputs}",
+        flags,
+        info.status or "",
+        dates,
+        purpose,
+        group,
+    ]
+    while row and row[-1] in ("", 0, None) and len(row) > 1:
+        row.pop()
+    return row

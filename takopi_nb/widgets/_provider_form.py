@@ -22,7 +22,8 @@ from ._bindings import Bindings, ErrorReporter, SafeDirectionalLink
 from ._device_code import DeviceCodeView
 from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
-from ._html import PANEL_CSS, badge, esc, join_ids, muted
+from ._html import PANEL_CSS, badge, esc, join_ids, muted, public_status
+from ._live import PrivateHTML, stale_note
 from ._model_picker import ModelPicker
 
 __all__ = ["ProviderForm", "SecretInput"]
@@ -55,7 +56,6 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         report: ErrorReporter | None = None,
         factory: WidgetFactory | None = None,
         catalog: Any = None,
-        max_rows: int = 50,
         standalone: bool | None = None,
         **kwargs: Any,
     ) -> None:
@@ -65,6 +65,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self.info = info = PROVIDER_TYPES[provider.type]
         self._bindings = b = Bindings(report)
         self.flow: Any = None
+        self._confirm_reconnect = False
         self.device_view: DeviceCodeView | None = None
         self.last_saved_to: str | None = None
         self.test_done = threading.Event()
@@ -153,7 +154,9 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self.confirm_key: W.Button | None = None
         self.sign_in: W.Button | None = None
         self.disconnect: W.Button | None = None
-        self.auth_status = f.make(W.HTML, value="")
+        # Says where the key is (a local path, maybe), its last characters, the account
+        # email: never widget state, so never in a saved notebook.
+        self.auth_status = f.make(PrivateHTML, value="")
         self.device_area = f.make(W.VBox, children=(), layout={"width": "100%"})
         auth_children: list[W.Widget]
         if info.auth == "api_key":
@@ -164,7 +167,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                     placeholder="Paste a key and press Enter: it goes to the keyring, not the notebook",
                     continuous_update=False,
                     style=f.style(W.Password, **FIELD),
-                    layout=f.layout(flex="1 1 auto", max_width="520px"),
+                    layout=f.layout(flex="1 1 260px", max_width="520px", min_width="0"),
                 )
             )
             self.save_key = f.make(
@@ -187,7 +190,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 f.make(
                     W.HBox,
                     children=(self.key_input, self.save_key, self.clear_key),
-                    layout={"width": "100%", "max_width": "760px"},
+                    layout={"width": "100%", "max_width": "760px", "flex_flow": "row wrap"},
                 ),
                 self.auth_status,
                 self.confirm_key,
@@ -226,13 +229,12 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             report=report,
             factory=f,
             catalog=catalog,
-            max_rows=max_rows,
             standalone=False,
         )
 
         children: list[W.Widget] = []
         if standalone:
-            children.append(f.make(W.HTML, value=PANEL_CSS))
+            children += [f.make(W.HTML, value=PANEL_CSS), stale_note(f)]
         children += [
             self.header,
             self.type_field,
@@ -246,7 +248,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             f.make(
                 W.HBox,
                 children=(self.test_button, self.test_result),
-                layout={"width": "100%", "align_items": "center"},
+                layout={"width": "100%", "align_items": "center", "flex_flow": "row wrap"},
             ),
             section(f, "Models"),
             self.picker,
@@ -278,6 +280,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         b.observe(
             provider, self._render_header, ["id", "name", "models"], where="Showing the provider"
         )
+        b.observe(provider, self._forget_test, ["id", "base_url"], where="Showing the provider")
         b.on_credentials_changed(config, self._credentials_changed, where="Showing the credential")
         self._render_header()
         self._render_auth()
@@ -286,7 +289,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
 
     def _render_header(self, change: Any = None) -> None:
         p = self.provider
-        status = p.status
+        status = public_status(p.status)
         kind = (
             "ok" if status == "usable" or (status.startswith("signed in") and p.models) else "warn"
         )
@@ -388,6 +391,15 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
     # -- codex sign-in ----------------------------------------------------------------------
 
     def _sign_in_clicked(self, _: Any = None) -> None:
+        if self.provider.account is not None and not self._confirm_reconnect:
+            # Already signed in: a second flow replaces the sign-in, so ask first.
+            self._confirm_reconnect = True
+            self._render_auth(
+                hint="You are signed in. Click “Reconnect” again to sign in anew "
+                "(for another account or plan); the current sign-in stays until then."
+            )
+            return
+        self._confirm_reconnect = False
         self._stop_flow()
         self.flow = self.provider.login()
         self.device_view = DeviceCodeView(self.flow, report=self._report, standalone=False)
@@ -446,6 +458,14 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 text = muted("Not signed in. Click “Sign in with ChatGPT” and follow the steps.")
             if self.disconnect is not None:
                 self.disconnect.disabled = account is None
+            if self.sign_in is not None:
+                # Signed in: Reconnect is no longer the main action.
+                self.sign_in.description = (
+                    "Sign in with ChatGPT" if account is None else "Reconnect"
+                )
+                self.sign_in.button_style = "primary" if account is None else ""
+            if hint:
+                text = f"<span class='takopi-warn'>{esc(hint)}</span> " + text
             self.auth_status.value = text
             return
         runtime = self.config.runtime
@@ -489,6 +509,11 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self.auth_status.value = text
 
     # -- test ---------------------------------------------------------------------------------
+
+    def _forget_test(self, change: Any = None) -> None:
+        """A test result speaks of the provider as it was: a rename or a new URL voids it."""
+        if self.test_done.is_set():
+            self.test_result.value = ""
 
     def _test_clicked(self, _: Any = None) -> None:
         self.test_button.disabled = True

@@ -22,7 +22,8 @@ from .._validation import looks_like_secret
 from ._bindings import Bindings, SafeLink
 from ._errors import ErrorLine
 from ._factory import BUTTON, WidgetFactory
-from ._html import PANEL_CSS, esc, muted
+from ._html import PANEL_CSS, esc, muted, public_status
+from ._live import PrivateHTML, stale_note
 from ._provider_form import ProviderForm
 
 __all__ = ["ProvidersPanel", "close_all", "open_panels", "panel"]
@@ -51,7 +52,7 @@ def panel(config: Any = None, **kwargs: Any) -> ProvidersPanel:
 
 
 def _label(provider: Any) -> str:
-    text = f"{provider.id} · {provider.status}"
+    text = f"{provider.id} · {public_status(provider.status)}"
     if provider.managed:
         text += " · managed"
     return text
@@ -65,7 +66,6 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         config: Any = None,
         *,
         catalog: Any = None,
-        max_rows: int = 50,
         **kwargs: Any,
     ) -> None:
         if config is None:
@@ -74,7 +74,6 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             config = get_config()
         config.reload_if_changed()  # a new TakopiConfig reads its files on first use
         self.config = config
-        self.max_rows = max_rows
         self._factory = f = WidgetFactory()
         self.error_line = ErrorLine(f)
         self._bindings = b = Bindings(self.error_line.report)
@@ -85,8 +84,9 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._list_busy = False
         self._labels: dict[Any, str] = {}
 
-        self.title = f.make(W.HTML, value="")
-        self.notices = f.make(W.HTML, value="")
+        # The title names a local path and notices may: neither is saved with the notebook.
+        self.title = f.make(PrivateHTML, value="")
+        self.notices = f.make(PrivateHTML, value="")
         # -- left: the list, add, remove ----------------------------------------------------
         self.provider_list = f.make(
             W.Select,
@@ -145,7 +145,9 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 self.add_id,
                 self.add_button,
             ),
-            layout={"width": "250px", "min_width": "220px", "margin": "0 14px 0 0"},
+            # With the right column, in a row while both fit; stacked when narrower (below
+            # about 740 px: a 900 px window with the file browser open).
+            layout={"flex": "0 1 250px", "min_width": "220px", "margin": "0 14px 8px 0"},
         )
         # -- right: the selected provider ---------------------------------------------------
         self.empty = f.make(
@@ -155,7 +157,7 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.right = f.make(
             W.VBox,
             children=(self.empty,),
-            layout={"flex": "1 1 auto", "min_width": "0", "width": "auto"},
+            layout={"flex": "1 1 470px", "min_width": "0", "width": "auto"},
         )
         # -- below: default and embedding models --------------------------------------------
         self.default_model = f.make(
@@ -188,13 +190,15 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         super().__init__(
             children=(
                 f.make(W.HTML, value=PANEL_CSS),
+                stale_note(f),
+                f.make(W.HTML, value="<div style='font-size:1.15em'><b>LLM providers</b></div>"),
                 self.title,
                 self.notices,
                 self.error_line.box,
                 f.make(
                     W.HBox,
                     children=(self.left, self.right),
-                    layout={"width": "100%", "align_items": "flex-start"},
+                    layout={"width": "100%", "align_items": "flex-start", "flex_flow": "row wrap"},
                 ),
                 self.defaults,
             ),
@@ -278,10 +282,7 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def _show_title(self) -> None:
         path = self.config.runtime.store.path
-        self.title.value = (
-            "<div style='font-size:1.15em'><b>LLM providers</b> "
-            f"{muted('· saved in ' + str(path))}</div>"
-        )
+        self.title.value = f"<div>{muted('Saved in ' + str(path))}</div>"
 
     def _show_notices(self, change: Any = None) -> None:
         notices = list(self.config.notices)
@@ -364,7 +365,6 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 report=self.error_line.report,
                 factory=self._factory,
                 catalog=self.catalog,
-                max_rows=self.max_rows,
                 standalone=False,
             )
         if tuple(self.right.children) != (form,):
