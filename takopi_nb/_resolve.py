@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     import httpx
 
     from .catalog import ModelInfo
-    from .wire import AsyncChatStream, ChatBatch, ChatResult, ChatStream, EmbeddingResult
+    from .wire import (
+        AsyncChatStream,
+        ChatBatch,
+        ChatResult,
+        ChatStream,
+        EmbeddingResult,
+        ToolRun,
+    )
 
 __all__ = ["Purpose", "ResolvedModel", "check_purpose", "resolve", "resolve_in"]
 
@@ -129,6 +136,31 @@ class ResolvedModel:
 
         return wire.chat(self, prompt_or_messages, system=system, stream=stream, **params)
 
+    def run_tools(
+        self,
+        prompt_or_messages: str | Sequence[dict[str, Any]],
+        tools: Sequence[Any],
+        *,
+        max_steps: int = 5,
+        system: str | None = None,
+        show: Any = True,
+        **params: Any,
+    ) -> ToolRun:
+        """A small tool loop: chat with ``tools`` (Python functions), run the calls the
+        model asks for, send the results back, until it answers in text. Each step is
+        printed (``show=False`` hides it, a callable receives each ToolStep)."""
+        from . import wire
+
+        return wire.run_tools(
+            self,
+            prompt_or_messages,
+            tools,
+            max_steps=max_steps,
+            system=system,
+            show=show,
+            **params,
+        )
+
     def embed(self, texts: str | Iterable[str], **params: Any) -> EmbeddingResult:
         """Embedding vectors for ``texts`` (``.usage``, ``.cost``); long lists go in
         concurrent batches. ``cache=True`` answers repeated batches from the disk cache."""
@@ -177,6 +209,51 @@ class ResolvedModel:
         from . import wire
 
         return await wire.aembed(self, texts, **params)
+
+    # -- framework hand-offs (each imports its framework only when called) -----------------
+
+    def langchain(self, **kwargs: Any) -> Any:
+        """A LangChain chat model (``ChatOpenAI`` or ``ChatAnthropic``) for this ref."""
+        from . import frameworks
+
+        return frameworks.langchain_chat(self, **kwargs)
+
+    def langchain_embeddings(self, **kwargs: Any) -> Any:
+        """LangChain ``OpenAIEmbeddings`` for this embedding model."""
+        from . import frameworks
+
+        return frameworks.langchain_embeddings(self, **kwargs)
+
+    def pydantic_ai(self) -> Any:
+        """A pydantic-ai model: ``Agent(m.pydantic_ai(), tools=[...])``."""
+        from . import frameworks
+
+        return frameworks.pydantic_ai_model(self)
+
+    def agents_model(self) -> Any:
+        """An OpenAI Agents SDK model: ``Agent(name=..., model=m.agents_model())``."""
+        from . import frameworks
+
+        return frameworks.agents_model(self)
+
+    def dspy(self, **kwargs: Any) -> Any:
+        """A ``dspy.LM``: ``dspy.configure(lm=m.dspy())``."""
+        from . import frameworks
+
+        return frameworks.dspy_lm(self, **kwargs)
+
+    def llm(self) -> Any:
+        """A model object for the ``llm`` package: ``m.llm().prompt("Hi").text()``."""
+        from . import frameworks
+
+        return frameworks.llm_model(self)
+
+    def litellm_kwargs(self) -> dict[str, Any]:
+        """``litellm.completion(**m.litellm_kwargs(), messages=[...])``."""
+        from . import frameworks
+
+        result: dict[str, Any] = frameworks.litellm_kwargs(self)
+        return result
 
 
 def missing_key_error(record: ProviderRecord, env_names: Iterable[str]) -> MissingCredentialsError:

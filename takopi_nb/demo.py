@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -207,6 +208,47 @@ def _last_user_text(messages: Any) -> str:
     return ""
 
 
+def _last_tool_output(messages: Any) -> str | None:
+    """The content of the conversation's last message when it is a tool result."""
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        last = messages[-1]
+        if last.get("role") == "tool":
+            content = last.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return None
+
+
+def demo_tool_call(tools: Any, messages: Any) -> dict[str, Any] | None:
+    """The tool call the demo "model" makes, or None when it answers in text.
+
+    There is no model: when tools are offered and the last message is the
+    user's, it calls the first tool, filling numeric parameters with the
+    prompt's numbers in order and text parameters with the prompt's last word.
+    """
+    if not isinstance(tools, list) or not tools or _last_tool_output(messages) is not None:
+        return None
+    function = tools[0].get("function") if isinstance(tools[0], dict) else None
+    if not isinstance(function, dict) or not function.get("name"):
+        return None
+    prompt = _last_user_text(messages)
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", prompt)]
+    words = re.findall(r"[^\W\d_]+", prompt)
+    properties = (function.get("parameters") or {}).get("properties") or {}
+    arguments: dict[str, Any] = {}
+    for name, schema in properties.items():
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if kind in ("integer", "number"):
+            value = numbers.pop(0) if numbers else 0
+            arguments[name] = int(value) if kind == "integer" else value
+        else:
+            arguments[name] = words[-1] if words else ""
+    return {
+        "id": "call_demo_" + secrets.token_hex(4),
+        "type": "function",
+        "function": {"name": function["name"], "arguments": json.dumps(arguments)},
+    }
+
+
 def demo_reply(prompt: str) -> str:
     shown = " ".join(prompt.split())
     if len(shown) > 200:
@@ -229,6 +271,8 @@ class DemoOpenAIServer:
     """An OpenAI-compatible server on 127.0.0.1 for demos: ``/v1/chat/completions``,
     ``/v1/embeddings`` and ``/v1/models``. It needs a Bearer token (any value) and
     answers with fixed, labelled text; use :attr:`base_url` as a provider's Base URL.
+    Offered tools, it calls the first one (see :func:`demo_tool_call`), then answers
+    with the tool's result.
     """
 
     MODELS = ("gpt-5.2", "gpt-5-mini", "text-embedding-3-small")
@@ -284,7 +328,13 @@ class DemoOpenAIServer:
         request = json.loads(body or b"{}")
         self.chat_calls += 1
         model = str(request.get("model", ""))
+        call = demo_tool_call(request.get("tools"), request.get("messages"))
+        if call is not None:
+            return self._tool_call(request, model, call)
         text = self.reply(_last_user_text(request.get("messages")))
+        tool_output = _last_tool_output(request.get("messages"))
+        if tool_output is not None:
+            text = f"**Demo server** {DEMO_NOTE}: the tool answered “{tool_output}”."
         created = int(time.time())
         # Rough token counts (words), so usage and cost show something plausible.
         asked = len(json.dumps(request.get("messages")).split())
@@ -339,6 +389,39 @@ class DemoOpenAIServer:
             yield "[DONE]"
 
         return _Reply(200, _sse(events()), "text/event-stream")
+
+    def _tool_call(self, request: dict[str, Any], model: str, call: dict[str, Any]) -> _Reply:
+        """Answer with one tool call, as a model would (streamed as one delta when asked)."""
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        if not request.get("stream"):
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+            return _Reply.json(
+                {
+                    "id": "chatcmpl-demo",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
+                    "usage": usage,
+                }
+            )
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {
+                "id": "chatcmpl-demo",
+                "object": "chat.completion.chunk",
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+
+        events: list[Any] = [
+            chunk({"role": "assistant", "tool_calls": [{"index": 0, **call}]}),
+            chunk({}, "tool_calls"),
+        ]
+        if (request.get("stream_options") or {}).get("include_usage"):
+            events.append({"id": "chatcmpl-demo", "model": model, "choices": [], "usage": usage})
+        events.append("[DONE]")
+        return _Reply(200, _sse(events), "text/event-stream")
 
     def _embeddings(self, path: str, headers: dict[str, str], body: bytes, query: Any) -> _Reply:
         denied = self._unauthorized(headers)

@@ -50,6 +50,16 @@ EXPECTED_OUTPUT = {
         "openai/gpt-4o-mini",
         "application/vnd.jupyter.widget-view+json",
     ],
+    "tool-agents.ipynb": [
+        "step 1: → to_fahrenheit(celsius=21.0)",
+        "rounds: 2 complete: True",
+        "LangChain tool call: to_fahrenheit {'celsius': 21.0}",
+        "pydantic-ai: **Demo server**",
+        "the tool answered “69.8”",
+        "key in the LangChain repr: False",
+        "key in the pydantic-ai repr: False",
+        "tool rounds",
+    ],
     "codex-sign-in.ipynb": [
         "signed_in",
         "ada@example.com (Plus)",
@@ -57,6 +67,8 @@ EXPECTED_OUTPUT = {
         "not signed in",
     ],
 }
+
+NO_WIDGETS = {"tool-agents.ipynb"}  # shows text only: there is no widget state to search
 
 
 def kernel_env(home: Path, **extra: str) -> dict[str, str]:
@@ -97,14 +109,17 @@ def test_notebook_runs_offline_and_leaks_no_key(
     saved = tmp_path / name
     nbformat.write(notebook, saved)
     text = saved.read_text()
-    assert "application/vnd.jupyter.widget-state+json" in text  # widget state was saved
+    if name not in NO_WIDGETS:
+        assert "application/vnd.jupyter.widget-state+json" in text  # widget state was saved
     for expected in EXPECTED_OUTPUT[name]:
         assert expected in text, expected  # the search below looks at real content
     assert env_key not in text
     assert typed_key not in text
     # What the panel showed privately (account email, key tail, local paths) is no widget
     # state: the saved widget state holds none of it (issue 12).
-    state = json.dumps(notebook.metadata["widgets"])
+    state = json.dumps(
+        notebook.metadata.get("widgets", {}) if name in NO_WIDGETS else notebook.metadata["widgets"]
+    )
     private = ["@example.com", "••••", str(isolated_env), str(tmp_path)]
     assert [p for p in private if p in state] == []
     errors = [

@@ -101,6 +101,9 @@ def test_the_tour_runs_as_written(
     assert [t.rsplit("You asked: ", 1)[1] for t in texts] == ["“Name a fish”", "“Name a bird”"]
     assert ns["batch"].cost is not None and "work-openai/gpt-5.2" in out  # priced; in tk.usage()
     assert str(ns["client"].base_url).rstrip("/") == openai_like.base_url
+    assert "step 1: → to_fahrenheit(celsius=21.0)" in out and "← 69.8" in out  # two rounds
+    assert "the tool answered “69.8”" in out
+    assert type(ns["chat"]).__name__ == "ChatOpenAI"
     chatgpt.approve()  # what the user does on the sign-in page
     assert ns["flow"].wait(30) == "signed_in"
     cfg = tk.get_config()
@@ -118,4 +121,4 @@ def test_the_tour_runs_as_written(
     run_cell(cell_magic, shell)
     assert "You asked: “Explain sea otters in two sentences.”" in capsys.readouterr().out
     # chat, chat_many's two, the cache=True call (a first run: a miss), %%takopi
-    assert openai_like.chat_calls == 5
+    assert openai_like.chat_calls == 7  # 2 of them the tool loop's rounds

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from ._aio import AsyncChatStream
     from ._ledger import usage
     from ._many import ChatBatch
+    from ._tool_loop import ToolRun, ToolStep
+    from ._tools import ToolCall
 
 __all__ = [
     "AsyncChatStream",
@@ -48,6 +50,9 @@ __all__ = [
     "ChatStream",
     "ConnectionResult",
     "EmbeddingResult",
+    "ToolCall",
+    "ToolRun",
+    "ToolStep",
     "achat",
     "aembed",
     "anthropic_client",
@@ -63,12 +68,20 @@ __all__ = [
     "make_client",
     "openai_client",
     "openai_kwargs",
+    "run_tools",
     "test_connection",
     "usage",
     "wire_protocol",
 ]
 
-_LAZY = {"ChatBatch": "_many", "AsyncChatStream": "_aio", "usage": "_ledger"}
+_LAZY = {
+    "ChatBatch": "_many",
+    "AsyncChatStream": "_aio",
+    "usage": "_ledger",
+    "ToolCall": "_tools",
+    "ToolRun": "_tool_loop",
+    "ToolStep": "_tool_loop",
+}
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)
 
 
@@ -167,17 +180,61 @@ def chat(
     """Send a prompt (or a list of ``{"role", "content"}`` messages) and return the answer.
 
     Returns a :class:`ChatResult` (a ``str`` with ``.usage``, ``.cost``,
-    ``.cached``, ``.model``, ``.finish_reason``, ``.raw``), or with
-    ``stream=True`` a :class:`ChatStream` yielding text chunks (``.text``,
-    ``.usage`` and ``.cost`` are final once exhausted). ``params`` go into the
-    request body (``temperature``, ``max_tokens``, ...), except ``timeout``
-    (seconds), ``max_retries`` and ``cache`` (True: answer identical requests
-    from the disk cache), which control the call.
+    ``.cached``, ``.model``, ``.finish_reason``, ``.raw``, ``.tool_calls``), or
+    with ``stream=True`` a :class:`ChatStream` yielding text chunks (``.text``,
+    ``.usage``, ``.cost`` and ``.tool_calls`` are final once exhausted).
+    ``params`` go into the request body (``temperature``, ``max_tokens``, ...),
+    except ``timeout`` (seconds), ``max_retries`` and ``cache`` (True: answer
+    identical requests from the disk cache), which control the call.
+
+    ``tools=[...]`` takes Python functions (schema from the signature and
+    docstring) and OpenAI-style function tools, sent in the protocol's own form;
+    the model's calls come back as :class:`ToolCall` objects. To answer them,
+    append ``result.message`` and ``call.result(value)`` for each call to the
+    messages and call again (or let :func:`run_tools` do it).
     """
     from ._calls import chat as run
 
     return run(
         _endpoint_for(model), prompt_or_messages, system=system, stream=stream, params=params
+    )
+
+
+def run_tools(
+    model: Any,
+    prompt_or_messages: Any,
+    tools: Any,
+    *,
+    max_steps: int = 5,
+    system: str | None = None,
+    show: Any = True,
+    **params: Any,
+) -> ToolRun:
+    """Chat with ``tools`` (Python functions) until the model answers in text.
+
+    Each round runs the functions the model asked for and sends their results
+    back; ``show`` (True: print) sees each :class:`ToolStep`. Returns a
+    :class:`ToolRun`: the final text with ``steps``, ``messages``, ``usage``,
+    ``cost`` (summed over rounds) and ``complete`` (False when ``max_steps``
+    rounds ran out). Errors of a tool, unknown tools and malformed arguments are
+    sent back to the model in plain words.
+    """
+    from ._calls import chat as one_round
+    from ._tool_loop import run_tools as run
+
+    endpoint = _endpoint_for(model)
+
+    def round_(messages: Any, **kwargs: Any) -> Any:
+        return one_round(endpoint, messages, params=kwargs)
+
+    return run(
+        round_,
+        prompt_or_messages,
+        tools,
+        max_steps=max_steps,
+        system=system,
+        show=show,
+        params=params,
     )
 
 

@@ -12,6 +12,7 @@ from ._messages import Message, to_anthropic
 from ._protocol import ChatRequest, pop_max_tokens, text_parts
 from ._results import ChatResult, StreamState, merge_usage, normalise_usage
 from ._sse import SSEEvent, typed_events
+from ._tools import ToolCallAssembler, parse_tool_call
 
 __all__ = ["DEFAULT_MAX_TOKENS", "chat_request", "parse_response", "read_stream"]
 
@@ -58,17 +59,30 @@ def parse_response(doc: Any, ctx: CallContext) -> ChatResult:
         raise ProviderRequestError(
             f"{ctx.who} sent a message without content.", provider_id=ctx.provider_id
         )
+    calls = [
+        parse_tool_call(
+            str(block.get("id") or ""), str(block.get("name") or ""), block.get("input")
+        )
+        for block in doc["content"]
+        if isinstance(block, Mapping) and block.get("type") == "tool_use"
+    ]
     return ChatResult(
         text_parts(doc["content"]),
         usage=normalise_usage(doc.get("usage")),
         model=str(doc.get("model") or ctx.model_id),
         finish_reason=doc.get("stop_reason"),
         raw=doc,
+        tool_calls=calls,
     )
 
 
 def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext) -> Iterator[str]:
-    """Text deltas; ``message_start``/``message_delta`` carry the usage, ``message_stop`` ends."""
+    """Text deltas; ``message_start``/``message_delta`` carry the usage, ``message_stop`` ends.
+
+    A ``tool_use`` block starts with its id and name; ``input_json_delta``
+    pieces carry its input as JSON fragments.
+    """
+    tools = ToolCallAssembler()
     for kind, data in typed_events(events):
         if kind == "error":
             raise error_for_stream(ctx, data)
@@ -81,17 +95,24 @@ def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext
             block = data.get("content_block")
             if isinstance(block, Mapping) and block.get("type") == "text" and block.get("text"):
                 yield str(block["text"])
+            if isinstance(block, Mapping) and block.get("type") == "tool_use":
+                tools.start(data.get("index"), str(block.get("id") or ""), block.get("name"))
+                if block.get("input"):  # a server that sends the whole input up front
+                    tools.replace(data.get("index"), block["input"])
         elif kind == "content_block_delta":
             delta = data.get("delta")
             if isinstance(delta, Mapping) and delta.get("type") == "text_delta":
                 text = delta.get("text")
                 if text:
                     yield str(text)
+            elif isinstance(delta, Mapping) and delta.get("type") == "input_json_delta":
+                tools.add(data.get("index"), delta.get("partial_json"))
         elif kind == "message_delta":
             delta = data.get("delta")
             if isinstance(delta, Mapping) and delta.get("stop_reason"):
                 state.finish_reason = str(delta["stop_reason"])
             state.usage = merge_usage(state.usage, normalise_usage(data.get("usage")))
         elif kind == "message_stop":
+            state.tool_calls = tools.calls()
             state.complete = True
             return

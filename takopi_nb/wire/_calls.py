@@ -34,6 +34,7 @@ from ._protocol import ChatRequest, ChatWire
 from ._results import ChatResult, ChatStream, EmbeddingResult, StreamState, normalise_usage
 from ._scrub import quote
 from ._sse import iter_lines, iter_sse
+from ._tools import parse_tool_call, tool_specs, tools_for_wire
 
 __all__ = ["call_context", "chat", "embed"]
 
@@ -140,7 +141,9 @@ def _post(
 def _finish(endpoint: Endpoint, result: ChatResult, key: str | None) -> ChatResult:
     """Price a complete answer, book it in the ledger and, when asked, cache it."""
     result.cost = usage_cost(result.usage, endpoint.catalog_info)
-    ledger.record(endpoint.ref, result.usage, result.cost, cached=False)
+    ledger.record(
+        endpoint.ref, result.usage, result.cost, cached=False, tool_calls=len(result.tool_calls)
+    )
     if key is not None:
         response_cache().put(
             key,
@@ -149,9 +152,37 @@ def _finish(endpoint: Endpoint, result: ChatResult, key: str | None) -> ChatResu
                 "usage": result.usage,
                 "model": result.model,
                 "finish_reason": result.finish_reason,
+                "tool_calls": [call.wire() for call in result.tool_calls],
             },
         )
     return result
+
+
+_TOOL_CHOICE = {
+    "anthropic_messages": {"auto": {"type": "auto"}, "required": {"type": "any"}},
+}
+
+
+def _with_tools(protocol: WireProtocol, endpoint: Endpoint, params: dict[str, Any]) -> None:
+    """Put ``tools`` (and a plain ``tool_choice``) into ``params`` in the protocol's spelling."""
+    specs = tool_specs(params.pop("tools", None))
+    if not specs:
+        return
+    if protocol == "gemini":
+        raise ProviderRequestError(
+            f"{endpoint.who}: the built-in chat does not send tools to Gemini-format models "
+            f"such as {endpoint.model_id!r} yet. Use a model of another family, or a framework "
+            "hand-off (m.langchain(), m.pydantic_ai()).",
+            provider_id=endpoint.provider_id,
+        )
+    params["tools"] = tools_for_wire(protocol, specs)
+    choice = params.get("tool_choice")
+    if isinstance(choice, str):
+        if protocol == "anthropic_messages" and choice == "none":
+            params.pop("tool_choice")  # Anthropic's 'none' is leaving the tools out
+            params.pop("tools")
+        else:
+            params["tool_choice"] = _TOOL_CHOICE.get(protocol, {}).get(choice, choice)
 
 
 def _from_cache(endpoint: Endpoint, doc: dict[str, Any]) -> ChatResult | None:
@@ -159,7 +190,11 @@ def _from_cache(endpoint: Endpoint, doc: dict[str, Any]) -> ChatResult | None:
     if not isinstance(text, str):
         return None
     usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else None
-    ledger.record(endpoint.ref, usage, 0.0, cached=True)
+    calls = [
+        parse_tool_call(str(c["id"]), str(c["function"]["name"]), c["function"]["arguments"])
+        for c in doc.get("tool_calls") or ()
+    ]
+    ledger.record(endpoint.ref, usage, 0.0, cached=True, tool_calls=len(calls))
     return ChatResult(
         text,
         usage=usage,
@@ -167,6 +202,7 @@ def _from_cache(endpoint: Endpoint, doc: dict[str, Any]) -> ChatResult | None:
         finish_reason=doc.get("finish_reason"),
         cost=0.0,
         cached=True,
+        tool_calls=calls,
     )
 
 
@@ -178,6 +214,7 @@ def _as_stream(result: ChatResult) -> ChatStream:
         complete=True,
         cost=result.cost,
         cached=result.cached,
+        tool_calls=result.tool_calls,
     )
     return ChatStream(iter([result.text] if result.text else []), state, lambda: None)
 
@@ -197,7 +234,11 @@ def _priced_stream(
     done = _finish(
         endpoint,
         ChatResult(
-            "".join(parts), usage=state.usage, model=state.model, finish_reason=state.finish_reason
+            "".join(parts),
+            usage=state.usage,
+            model=state.model,
+            finish_reason=state.finish_reason,
+            tool_calls=state.tool_calls,
         ),
         key,
     )
@@ -224,6 +265,7 @@ def chat(
     messages = normalise_messages(prompt_or_messages, system)
     protocol = endpoint.protocol()
     wire: ChatWire = _WIRES[protocol]
+    _with_tools(protocol, endpoint, params)
     if protocol == "codex":
         spec: ChatRequest = responses.codex_request(
             endpoint, messages, stream=stream, params=params
@@ -266,6 +308,7 @@ def chat(
         model=state.model,
         finish_reason=state.finish_reason,
         cost=state.cost,
+        tool_calls=state.tool_calls,
     )
 
 

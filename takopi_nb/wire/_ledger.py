@@ -26,6 +26,10 @@ class LedgerRow:
     """USD of the calls whose price is known; None when none was."""
     unpriced: int = 0
     """Calls (not from the cache) whose cost is unknown: ``cost`` leaves them out."""
+    tool_rounds: int = 0
+    """Calls whose answer asked for tools (each round of a tool loop is one call)."""
+    tool_calls: int = 0
+    """Tool calls those answers asked for."""
 
 
 class Ledger:
@@ -36,13 +40,22 @@ class Ledger:
         self._rows: dict[str, LedgerRow] = {}
 
     def record(
-        self, ref: str, usage: Mapping[str, Any] | None, cost: float | None, *, cached: bool
+        self,
+        ref: str,
+        usage: Mapping[str, Any] | None,
+        cost: float | None,
+        *,
+        cached: bool,
+        tool_calls: int = 0,
     ) -> None:
         with self._lock:
             row = self._rows.get(ref)
             if row is None:
                 row = self._rows[ref] = LedgerRow(ref)
             row.calls += 1
+            if tool_calls:
+                row.tool_rounds += 1
+                row.tool_calls += tool_calls
             if cached:
                 row.cached += 1
                 return  # a cache hit sent nothing and cost nothing
@@ -64,7 +77,17 @@ class Ledger:
 
 ledger = Ledger()
 
-_COLUMNS = ("ref", "calls", "cached", "input tokens", "output tokens", "cost (USD)", "unpriced")
+_COLUMNS = (
+    "ref",
+    "calls",
+    "cached",
+    "input tokens",
+    "output tokens",
+    "cost (USD)",
+    "unpriced",
+    "tool rounds",
+    "tool calls",
+)
 
 
 def _money(value: float | None) -> str:
@@ -80,7 +103,17 @@ def usage(*, as_frame: bool | None = None) -> Any:
     """
     rows = ledger.rows()
     values = [
-        (r.ref, r.calls, r.cached, r.input_tokens, r.output_tokens, r.cost, r.unpriced)
+        (
+            r.ref,
+            r.calls,
+            r.cached,
+            r.input_tokens,
+            r.output_tokens,
+            r.cost,
+            r.unpriced,
+            r.tool_rounds,
+            r.tool_calls,
+        )
         for r in rows
     ]
     if as_frame is not False:
@@ -101,7 +134,7 @@ def usage(*, as_frame: bool | None = None) -> Any:
         notes = ["No calls yet in this session."]
     return Table(
         _COLUMNS,
-        [(*v[:5], _money(v[5]), v[6]) for v in values],
+        [(*v[:5], _money(v[5]), *v[6:]) for v in values],
         title="Usage this session",
         notes=notes,
         numeric=_COLUMNS[1:],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,6 +66,11 @@ def _message(item: object, index: int) -> Message:
     content = item.get("content")
     if content is not None and not isinstance(content, str | list):
         raise TypeError(f"Message {index} content must be a string or a list of content parts.")
+    if role == "tool" and not item.get("tool_call_id"):
+        raise ValueError(
+            f"Message {index} is a tool result without 'tool_call_id': answer each call with "
+            "call.result(value), which names the call it answers."
+        )
     return dict(item)
 
 
@@ -85,30 +91,109 @@ def split_system(messages: list[Message]) -> tuple[str, list[Message]]:
     return "\n\n".join(s for s in system if s), rest
 
 
+def _tool_calls(message: Message) -> list[Mapping[str, Any]]:
+    calls = message.get("tool_calls") if message["role"] == "assistant" else None
+    return [c for c in calls or () if isinstance(c, Mapping)]
+
+
+def _call_parts(call: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(id, name, arguments JSON text) of an OpenAI-form tool call entry."""
+    found = call.get("function")
+    function: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    arguments = function.get("arguments", "")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    return str(call.get("id") or ""), str(function.get("name") or ""), arguments
+
+
+def _json_object(text: str) -> Any:
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def to_anthropic(messages: list[Message]) -> tuple[str, list[Message]]:
-    """Anthropic Messages: top-level ``system`` text and user/assistant turns."""
+    """Anthropic Messages: top-level ``system`` text and user/assistant turns.
+
+    An assistant message's ``tool_calls`` become ``tool_use`` blocks; the tool
+    messages that follow become ``tool_result`` blocks of one user turn, as the
+    API requires.
+    """
     system, rest = split_system(messages)
     turns: list[Message] = []
     for m in rest:
-        role = "user" if m["role"] == "tool" else m["role"]
         content = m.get("content")
-        turns.append({"role": role, "content": content if content is not None else ""})
+        if m["role"] == "tool":
+            block = {
+                "type": "tool_result",
+                "tool_use_id": str(m.get("tool_call_id") or ""),
+                "content": content if content is not None else "",
+            }
+            last = turns[-1] if turns else None
+            if last is not None and last.get("_tool_results"):
+                last["content"].append(block)
+            else:
+                turns.append({"role": "user", "content": [block], "_tool_results": True})
+            continue
+        calls = _tool_calls(m)
+        if calls:
+            blocks: list[Any] = (
+                [{"type": "text", "text": content}]
+                if isinstance(content, str) and content
+                else list(content)
+                if isinstance(content, list)
+                else []
+            )
+            for call in calls:
+                call_id, name, arguments = _call_parts(call)
+                blocks.append(
+                    {
+                        "type": "tool_use",
+                        "id": call_id,
+                        "name": name,
+                        "input": _json_object(arguments),
+                    }
+                )
+            turns.append({"role": "assistant", "content": blocks})
+            continue
+        turns.append({"role": m["role"], "content": content if content is not None else ""})
+    for turn in turns:
+        turn.pop("_tool_results", None)
     return system, turns
 
 
 def to_responses_input(messages: list[Message]) -> tuple[str, list[Message]]:
-    """Responses API: ``instructions`` text and ``input`` message items."""
+    """Responses API: ``instructions`` text and ``input`` items (messages, and
+    ``function_call`` / ``function_call_output`` items for tool calls and results)."""
     system, rest = split_system(messages)
     items: list[Message] = []
     for m in rest:
+        content = m.get("content")
+        if m["role"] == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": str(m.get("tool_call_id") or ""),
+                    "output": content if isinstance(content, str) else _text_of(content),
+                }
+            )
+            continue
+        calls = _tool_calls(m)
         role = "assistant" if m["role"] == "assistant" else "user"
         part_type = "output_text" if role == "assistant" else "input_text"
-        content = m.get("content")
         if isinstance(content, list):
             parts = content
         else:
             parts = [{"type": part_type, "text": content or ""}]
-        items.append({"type": "message", "role": role, "content": parts})
+        if not calls or content:
+            items.append({"type": "message", "role": role, "content": parts})
+        for call in calls:
+            call_id, name, arguments = _call_parts(call)
+            items.append(
+                {"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments}
+            )
     return system, items
 
 

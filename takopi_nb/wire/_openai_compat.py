@@ -15,6 +15,7 @@ from ._messages import Message
 from ._protocol import ChatRequest, text_parts
 from ._results import ChatResult, StreamState, normalise_usage
 from ._sse import SSEEvent
+from ._tools import ToolCall, ToolCallAssembler, parse_tool_call
 
 __all__ = [
     "chat_request",
@@ -78,14 +79,36 @@ def parse_response(doc: Any, ctx: CallContext) -> ChatResult:
         model=str(doc.get("model") or ctx.model_id),
         finish_reason=choice.get("finish_reason"),
         raw=doc,
+        tool_calls=_tool_calls(message.get("tool_calls")),
     )
 
 
+def _tool_calls(entries: object) -> list[ToolCall]:
+    calls = []
+    for entry in entries if isinstance(entries, list) else ():
+        function = entry.get("function") if isinstance(entry, Mapping) else None
+        if isinstance(function, Mapping):
+            calls.append(
+                parse_tool_call(
+                    str(entry.get("id") or ""),
+                    str(function.get("name") or ""),
+                    function.get("arguments"),
+                )
+            )
+    return calls
+
+
 def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext) -> Iterator[str]:
-    """Text deltas of choice 0; the usage chunk and ``[DONE]`` fill in ``state``."""
+    """Text deltas of choice 0; the usage chunk and ``[DONE]`` fill in ``state``.
+
+    Tool calls come as ``delta.tool_calls`` pieces keyed by ``index``: the first
+    carries the id and name, the rest fragments of the arguments.
+    """
+    tools = ToolCallAssembler()
     for event in events:
         if event.data.strip() == "[DONE]":
             state.complete = True
+            state.tool_calls = tools.calls()
             return
         try:
             chunk = event.json()
@@ -104,13 +127,26 @@ def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext
                 continue
             delta = choice.get("delta")
             if isinstance(delta, Mapping):
+                _tool_deltas(tools, delta.get("tool_calls"))
                 text = _content_text(delta.get("content"))
                 if text:
                     yield text
             if choice.get("finish_reason"):
                 state.finish_reason = str(choice["finish_reason"])
+    state.tool_calls = tools.calls()
     if state.finish_reason:
         state.complete = True
+
+
+def _tool_deltas(tools: ToolCallAssembler, pieces: object) -> None:
+    for position, piece in enumerate(pieces if isinstance(pieces, list) else ()):
+        if not isinstance(piece, Mapping):
+            continue
+        key = piece.get("index", position)
+        found = piece.get("function")
+        function: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        tools.start(key, piece.get("id"), function.get("name"))
+        tools.add(key, function.get("arguments"))
 
 
 def embeddings_request(

@@ -17,6 +17,7 @@ from ._messages import DEFAULT_INSTRUCTIONS, Message, to_responses_input
 from ._protocol import ChatRequest, pop_max_tokens, text_parts
 from ._results import ChatResult, StreamState, normalise_usage
 from ._sse import SSEEvent, typed_events
+from ._tools import ToolCall, ToolCallAssembler, parse_tool_call
 
 __all__ = [
     "chat_request",
@@ -109,6 +110,20 @@ def output_text(response: Mapping[str, Any]) -> str:
     return "".join(texts)
 
 
+def function_calls(items: object) -> list[ToolCall]:
+    """The ``function_call`` output items, as tool calls (``call_id`` is what answers them)."""
+    return [
+        _function_call(item)
+        for item in (items if isinstance(items, list) else ())
+        if isinstance(item, Mapping) and item.get("type") == "function_call"
+    ]
+
+
+def _function_call(item: Mapping[str, Any]) -> ToolCall:
+    call_id = str(item.get("call_id") or item.get("id") or "")
+    return parse_tool_call(call_id, str(item.get("name") or ""), item.get("arguments"))
+
+
 def _finish(response: Mapping[str, Any]) -> str | None:
     details = response.get("incomplete_details")
     if isinstance(details, Mapping) and details.get("reason"):
@@ -130,12 +145,20 @@ def parse_response(doc: Any, ctx: CallContext) -> ChatResult:
         model=str(doc.get("model") or ctx.model_id),
         finish_reason=_finish(doc),
         raw=doc,
+        tool_calls=function_calls(doc.get("output")),
     )
 
 
 def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext) -> Iterator[str]:
-    """Text deltas; ``response.completed`` (or ``.incomplete``) carries the usage and ends."""
+    """Text deltas; ``response.completed`` (or ``.incomplete``) carries the usage and ends.
+
+    A ``function_call`` item is announced by ``response.output_item.added``,
+    its arguments come in ``response.function_call_arguments.delta`` pieces and
+    ``response.output_item.done`` has it whole (the Codex backend's final
+    response object may list no output at all, so the items are kept here).
+    """
     yielded = False
+    tools = ToolCallAssembler()
     for kind, data in typed_events(events):
         response = data.get("response") if isinstance(data.get("response"), Mapping) else None
         if response is not None and response.get("model"):
@@ -145,8 +168,18 @@ def read_stream(events: Iterator[SSEEvent], state: StreamState, ctx: CallContext
             if isinstance(delta, str) and delta:
                 yielded = True
                 yield delta
+        elif kind in ("response.output_item.added", "response.output_item.done"):
+            item = data.get("item")
+            if isinstance(item, Mapping) and item.get("type") == "function_call":
+                key = item.get("id") or data.get("output_index")
+                tools.start(key, str(item.get("call_id") or ""), item.get("name"))
+                if kind == "response.output_item.done" and "arguments" in item:
+                    tools.replace(key, item["arguments"])
+        elif kind == "response.function_call_arguments.delta":
+            tools.add(data.get("item_id") or data.get("output_index"), data.get("delta"))
         elif kind in ("response.completed", "response.incomplete", "response.done"):
             response = response or {}
+            state.tool_calls = tools.calls() or function_calls(response.get("output"))
             state.usage = normalise_usage(response.get("usage")) or state.usage
             state.finish_reason = _finish(response)
             if not yielded:  # a server that sent no deltas: the text is in the final object

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._tools import ToolCall
 
 __all__ = [
     "ChatResult",
@@ -84,13 +87,15 @@ def merge_usage(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[
 
 class ChatResult(str):
     """The answer's text (a ``str``), with ``usage``, ``cost``, ``cached``, ``model``,
-    ``finish_reason`` and ``raw``.
+    ``finish_reason``, ``raw`` and ``tool_calls``.
 
     ``usage`` is a dict of token counts (see :func:`normalise_usage`) or None
     when the provider reported none; ``cost`` is USD from the models.dev prices,
     None when a price is unknown (0 for an answer from the response cache, which
     sets ``cached``); ``raw`` is the provider's decoded JSON answer (None for a
-    streamed answer).
+    streamed answer). ``tool_calls`` lists the :class:`ToolCall` objects the model
+    asked for (empty when it answered in text); ``message`` is the answer as an
+    assistant message to append to the conversation before the tool results.
     """
 
     usage: dict[str, Any] | None
@@ -99,6 +104,7 @@ class ChatResult(str):
     raw: Any
     cost: float | None
     cached: bool
+    tool_calls: list[ToolCall]
 
     def __new__(
         cls,
@@ -110,8 +116,10 @@ class ChatResult(str):
         raw: Any = None,
         cost: float | None = None,
         cached: bool = False,
+        tool_calls: list[ToolCall] | None = None,
     ) -> ChatResult:
         obj = super().__new__(cls, text)
+        obj.tool_calls = list(tool_calls or ())
         obj.usage = usage
         obj.model = model
         obj.finish_reason = finish_reason
@@ -127,9 +135,26 @@ class ChatResult(str):
     def __str__(self) -> str:
         return str.__str__(self)
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """The answer as an assistant message (with ``tool_calls`` when there are any)."""
+        return assistant_message(self.text, self.tool_calls)
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython shows the answer as text, not as a quoted string with escapes."""
-        printer.text(str.__str__(self))
+        text = str.__str__(self)
+        calls = "\n".join(f"→ tool call {call}" for call in self.tool_calls)
+        printer.text("\n".join(p for p in (text, calls) if p))
+
+
+def assistant_message(text: str, tool_calls: list[ToolCall]) -> dict[str, Any]:
+    """An OpenAI-form assistant message; the other protocols translate it on the way out."""
+    message: dict[str, Any] = {"role": "assistant", "content": text or None}
+    if tool_calls:
+        message["tool_calls"] = [call.wire() for call in tool_calls]
+    elif not text:
+        message["content"] = ""
+    return message
 
 
 @dataclass
@@ -143,6 +168,8 @@ class StreamState:
     parts: list[str] = field(default_factory=list)
     cost: float | None = None
     cached: bool = False
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """Assembled from the streamed pieces once each call is complete."""
 
 
 class ChatStream(Iterator[str]):
@@ -216,6 +243,12 @@ class ChatStream(Iterator[str]):
         return self._state.cached
 
     @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls the model asked for, assembled from their streamed pieces
+        (complete once the stream is exhausted)."""
+        return list(self._state.tool_calls)
+
+    @property
     def done(self) -> bool:
         """True once the provider said the answer is complete."""
         return self._state.complete
@@ -231,6 +264,7 @@ class ChatStream(Iterator[str]):
             finish_reason=self.finish_reason,
             cost=self.cost,
             cached=self.cached,
+            tool_calls=self.tool_calls,
         )
 
     def __repr__(self) -> str:

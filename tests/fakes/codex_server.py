@@ -37,7 +37,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -347,6 +347,9 @@ class FakeChatGPT(FakeService):
         """Answer ``GET /models`` with this status (e.g. 500) instead of the list."""
         self.models_raw_body: bytes | None = None
         """Answer ``GET /models`` 200 with this body as is (for malformed-answer tests)."""
+        self.respond_with: Callable[[dict[str, Any]], Response | None] | None = None
+        """Consulted for each accepted /responses body; a Response it returns is sent instead
+        (e.g. :class:`tests.fakes.tool_calls.ToolScript` answering requests with tools)."""
 
         self.default_account = account or FakeAccount()
         self.counts: Counter[str] = Counter()
@@ -835,6 +838,10 @@ class FakeChatGPT(FakeService):
                 },
                 429,
             )
+        if self.respond_with is not None:
+            answer = self.respond_with(body)
+            if answer is not None:
+                return answer
         return Response(200, self._stream(str(model)), {}, "text/event-stream")
 
     def _stream(self, model: str) -> Iterator[bytes]:

@@ -1,0 +1,107 @@
+"""What every hand-off shares: lazy imports with a clear error, and SDK clients whose
+HTTP client carries the credential, so the framework object never holds it.
+
+The ``openai`` SDK clients built here get a placeholder API key and an
+``httpx`` client whose auth (takopi_nb's, the one ``m.client()`` uses) puts the
+real credential on each request to the provider's origin, and nowhere else. A
+ChatGPT (codex) token is refreshed near expiry and after a 401, and the Codex
+backend is made to look like the plain Responses API (see
+:mod:`._codex_transport`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .._errors import MissingDependencyError, ProviderRequestError
+
+__all__ = [
+    "PLACEHOLDER_KEY",
+    "anthropic_sdk",
+    "gemini_unsupported",
+    "http_client",
+    "openai_sdk",
+    "require",
+    "unsupported",
+]
+
+PLACEHOLDER_KEY = "takopi-nb-adds-the-credential-per-request"
+"""What the SDKs are given as api_key: the real one is added by the HTTP client's auth."""
+
+
+def require(module: str, package: str, method: str) -> Any:
+    """Import ``module``, or say which package to install for ``method``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(
+            f"{method} needs the {package} package, which is not installed: run "
+            f"pip install {package} (or pip install 'takopi_nb[frameworks]' for every "
+            "framework), then call it again."
+        ) from None
+
+
+def http_client(model: Any, *, is_async: bool, protocol: Any = None) -> Any:
+    """An httpx client whose auth adds the credential in ``protocol``'s style (default:
+    the model's own), only for the provider's origin."""
+    import httpx
+
+    from ..wire._endpoint import endpoint_for_model
+    from ..wire._http import build_async_client, build_client
+
+    endpoint = endpoint_for_model(model)
+    credentials = endpoint.credentials(protocol)
+    options: dict[str, Any] = {"timeout": None}  # the SDKs pass their own per request
+    if is_async:
+        # Frameworks' run_sync() starts a new event loop per call: a kept-alive connection
+        # would belong to a closed loop. Notebooks' own loop loses only connection reuse.
+        options["limits"] = httpx.Limits(max_keepalive_connections=0)
+    if endpoint.is_codex:
+        from ._codex_transport import codex_transport
+
+        options["transport"] = codex_transport(is_async=is_async)
+    build = build_async_client if is_async else build_client
+    return build(endpoint, credentials, **options)
+
+
+def openai_sdk(model: Any, method: str, *, is_async: bool = True, protocol: Any = None) -> Any:
+    """``openai.AsyncOpenAI`` (or ``OpenAI``) for the model's provider, credential-free."""
+    sdk = require("openai", "openai", method)
+    from ..wire import api_base_url
+
+    cls = sdk.AsyncOpenAI if is_async else sdk.OpenAI
+    return cls(
+        api_key=PLACEHOLDER_KEY,
+        base_url=api_base_url(model),
+        http_client=http_client(model, is_async=is_async, protocol=protocol),
+    )
+
+
+def anthropic_sdk(model: Any, method: str) -> Any:
+    """``anthropic.AsyncAnthropic`` for the model's provider.
+
+    The current anthropic SDK runs on its own HTTP stack and takes no httpx
+    client of ours, so it gets the key (never needed for codex, which is not
+    Anthropic); the SDK keeps it out of its repr.
+    """
+    sdk = require("anthropic", "anthropic", method)
+    from ..wire import api_base_url
+    from ..wire._sdk import anthropic_base
+
+    return sdk.AsyncAnthropic(api_key=model.api_key(), base_url=anthropic_base(api_base_url(model)))
+
+
+def unsupported(model: Any, method: str, why: str) -> Exception:
+    return ProviderRequestError(
+        f"{method} cannot serve {model.ref}: {why}", provider_id=model.provider_id
+    )
+
+
+def gemini_unsupported(model: Any, method: str) -> Exception:
+    return unsupported(
+        model,
+        method,
+        "the model is served in Gemini format, which this hand-off does not cover yet. "
+        "Use m.chat(), or another model of the provider.",
+    )

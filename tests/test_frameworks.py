@@ -1,0 +1,327 @@
+"""Framework hand-offs, each with the real framework installed, making real requests to
+loopback fakes: LangChain (chat, embeddings, Anthropic), pydantic-ai, the OpenAI Agents
+SDK, litellm, DSPy and ``llm``; a ChatGPT (codex) ref whose token is revoked mid-run and
+refreshed through takopi_nb; and no key in any framework object's repr, output or logs."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import takopi_nb as tk
+from takopi_nb._errors import MissingDependencyError, ProviderRequestError
+from tests.fakes.codex_server import FakeChatGPT
+from tests.fakes.providers import FakeProvider
+from tests.fakes.tool_calls import ToolScript
+from tests.leaks import places_with_secret
+
+# pydantic-ai's and the Agents SDK's run_sync() keep an event loop of their own open for
+# the process and leave it to the garbage collector; asyncio.run() closes its loop. The SDK
+# clients the frameworks make themselves (ChatAnthropic's, litellm's, pydantic-ai's
+# Anthropic one) are never closed: the garbage collector's ResourceWarning about their
+# sockets lands in whichever test runs then. Those sockets are not takopi_nb's, so this
+# module lets those two warnings pass.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+REPLY = "Hello from the fake."
+KEY = "sk-frameworks-0123456789SECRETKEY"
+
+
+@pytest.fixture(autouse=True)
+def quiet_frameworks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # litellm fetches its price list from GitHub at import unless told to use its own copy.
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    yield
+    # Collect the frameworks' unclosed clients here, under this module's warning filter,
+    # not in whichever test of another module runs next.
+    gc.collect()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    with FakeProvider(key=KEY, models=("m", "gpt-5.2")) as server:
+        tk.get_config().add_provider(
+            "openai", id="p", base_url=server.base_url, api_key=KEY, models=["m"]
+        )
+        yield server
+
+
+@pytest.fixture
+def anthropic_fake() -> Iterator[FakeProvider]:
+    with FakeProvider(key=KEY, flavor="anthropic", models=("claude-x",)) as server:
+        tk.get_config().add_provider(
+            "anthropic", id="a", base_url=server.base_url, api_key=KEY, models=["claude-x"]
+        )
+        yield server
+
+
+@pytest.fixture
+def chatgpt(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatGPT]:
+    with FakeChatGPT() as server:
+        monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", server.issuer)
+        cfg = tk.get_config()
+        cfg.add_provider("codex", id="c", base_url=server.codex_base, models=["gpt-5.5"])
+        cfg.runtime.secrets.set("c", server.issue_tokens(account_id="acct").storage_json())
+        yield server
+
+
+def no_leak(*objects: Any, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    out = capsys.readouterr()
+    texts = [*objects, *(repr(o) for o in objects), caplog.text, out.out, out.err]
+    assert places_with_secret(KEY, texts=texts) == []
+
+
+def sent_anthropic_key(server: FakeProvider) -> str | None:
+    sent = server.requests_to("messages")[0]
+    return sent.header("x-api-key") or (sent.header("Authorization") or "").removeprefix("Bearer ")
+
+
+def bearer_calls(server: FakeProvider, path: str) -> list[str]:
+    return [r.header("Authorization") or "" for r in server.requests_to(path)]
+
+
+# -- LangChain ------------------------------------------------------------------------------
+
+
+def test_langchain_chat_model(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    chat = tk.resolve("p/m").langchain(temperature=0)
+
+    assert type(chat).__name__ == "ChatOpenAI"
+    assert chat.invoke("Say hello").content == REPLY
+    assert asyncio.run(chat.ainvoke("Say hello")).content == REPLY
+    assert "".join(c.content for c in chat.stream("Say hello")) == REPLY
+    assert bearer_calls(fake, "chat/completions") == [f"Bearer {KEY}"] * 3
+    no_leak(chat, chat.model_dump(), caplog=caplog, capsys=capsys)
+
+
+def test_langchain_tool_calls(fake: FakeProvider) -> None:
+    script = ToolScript([[("add", '{"a": 2, "b": 3}')]])
+    fake.intercept = script.intercept(fake)
+
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    answer = tk.resolve("p/m").langchain().bind_tools([add]).invoke("2+3?")
+    assert [(c["name"], c["args"]) for c in answer.tool_calls] == [("add", {"a": 2, "b": 3})]
+
+
+def test_langchain_anthropic(
+    anthropic_fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    chat = tk.resolve("a/claude-x").langchain()
+
+    assert type(chat).__name__ == "ChatAnthropic"
+    assert chat.invoke("Say hello").content == REPLY
+    chat._client.close()  # ChatAnthropic never closes the SDK client it made
+    assert sent_anthropic_key(anthropic_fake) == KEY
+    no_leak(chat, caplog=caplog, capsys=capsys)
+
+
+def test_langchain_embeddings(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tk.get_config().get("p").models = ["m", "text-embedding-3-small"]
+    embeddings = tk.resolve("p/text-embedding-3-small", purpose="embedding").langchain_embeddings()
+
+    # One text per request: the fake returns a batch in reverse order (the API promises
+    # only the index field), and LangChain's OpenAIEmbeddings reads the batch in list order.
+    # (LangChain asks for base64 float32: equal to float32 precision.)
+    assert embeddings.embed_documents(["b c"]) == [pytest.approx(fake.vector("b c"), abs=1e-6)]
+    assert embeddings.embed_query("a") == pytest.approx(fake.vector("a"), abs=1e-6)
+    no_leak(embeddings, caplog=caplog, capsys=capsys)
+
+
+# -- pydantic-ai and the Agents SDK -----------------------------------------------------------
+
+
+def test_pydantic_ai_agent_with_a_tool(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    from pydantic_ai import Agent
+
+    caplog.set_level(logging.DEBUG)
+    script = ToolScript([[("add", '{"a": 2, "b": 3}')]])
+    fake.intercept = script.intercept(fake)
+    model = tk.resolve("p/m").pydantic_ai()
+    agent = Agent(model)
+
+    @agent.tool_plain
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    assert asyncio.run(agent.run("2+3?")).output == "Tool results: 5"
+    assert len(script.bodies) == 2
+    no_leak(model, agent, caplog=caplog, capsys=capsys)
+
+
+def test_pydantic_ai_anthropic(anthropic_fake: FakeProvider) -> None:
+    from pydantic_ai import Agent
+
+    assert asyncio.run(Agent(tk.resolve("a/claude-x").pydantic_ai()).run("Hi")).output == REPLY
+    assert sent_anthropic_key(anthropic_fake) == KEY
+
+
+def test_agents_sdk_with_a_tool(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    from agents import Agent, Runner, function_tool
+
+    caplog.set_level(logging.DEBUG)
+    script = ToolScript([[("add", '{"a": 2, "b": 3}')]])
+    fake.intercept = script.intercept(fake)
+
+    @function_tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    model = tk.resolve("p/m").agents_model()
+    agent = Agent(name="calc", instructions="Use the tools.", model=model, tools=[add])
+    assert asyncio.run(Runner.run(agent, "2+3?")).final_output == "Tool results: 5"
+    assert bearer_calls(fake, "chat/completions") == [f"Bearer {KEY}"] * 2
+    no_leak(model, agent, caplog=caplog, capsys=capsys)
+
+
+def test_agents_sdk_anthropic_goes_through_its_openai_compatible_endpoint(
+    anthropic_fake: FakeProvider,
+) -> None:
+    from agents import Agent, Runner
+
+    agent = Agent(name="a", instructions="Be brief.", model=tk.resolve("a/claude-x").agents_model())
+    assert asyncio.run(Runner.run(agent, "Hi")).final_output == REPLY
+    assert bearer_calls(anthropic_fake, "chat/completions") == [f"Bearer {KEY}"]
+
+
+# -- litellm, DSPy, llm -----------------------------------------------------------------------
+
+
+def test_litellm_kwargs(
+    fake: FakeProvider,
+    anthropic_fake: FakeProvider,
+    caplog: pytest.LogCaptureFixture,
+    capsys: Any,
+) -> None:
+    import litellm
+
+    caplog.set_level(logging.DEBUG)
+    kwargs = tk.resolve("p/m").litellm_kwargs()
+    assert kwargs["model"] == "openai/m" and kwargs["api_base"] == fake.base_url
+    answer = litellm.completion(**kwargs, messages=[{"role": "user", "content": "Hi"}])
+    assert answer.choices[0].message.content == REPLY
+    assert bearer_calls(fake, "chat/completions") == [f"Bearer {KEY}"]
+
+    claude = tk.resolve("a/claude-x").litellm_kwargs()
+    answer = litellm.completion(**claude, messages=[{"role": "user", "content": "Hi"}])
+    assert answer.choices[0].message.content == REPLY
+    assert sent_anthropic_key(anthropic_fake) == KEY
+    printed = [str(kwargs), repr(claude)]
+    assert "••••" in printed[0]
+    no_leak(*printed, caplog=caplog, capsys=capsys)
+
+
+def test_dspy_lm(fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    caplog.set_level(logging.DEBUG)
+    lm = tk.resolve("p/m").dspy(cache=False)
+    assert lm("Say hello") == [REPLY]
+    assert bearer_calls(fake, "chat/completions") == [f"Bearer {KEY}"]
+    no_leak(lm, caplog=caplog, capsys=capsys)
+
+
+def test_llm_model(fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    caplog.set_level(logging.DEBUG)
+    model = tk.resolve("p/m").llm()
+    assert model.prompt("Say hello").text() == REPLY
+    conversation = model.conversation()
+    conversation.prompt("First").text()
+    assert conversation.prompt("Second", stream=True).text() == REPLY
+    sent = fake.requests_to("chat/completions")[-1].json()["messages"]
+    assert [m["content"] for m in sent] == ["First", REPLY, "Second"]
+    no_leak(model, caplog=caplog, capsys=capsys)
+
+
+# -- codex: tokens refresh through takopi_nb --------------------------------------------------
+
+
+def test_codex_refs_refresh_mid_run_in_every_framework_that_takes_a_client(
+    chatgpt: FakeChatGPT,
+) -> None:
+    from agents import Agent, Runner
+    from pydantic_ai import Agent as PydanticAgent
+
+    chatgpt.reply_chunks = ["Hello", " from", " Codex."]
+    m = tk.resolve("c/gpt-5.5")
+    chat = m.langchain()
+    pyd = PydanticAgent(m.pydantic_ai())
+    agent = Agent(name="a", instructions="Be brief.", model=m.agents_model())
+    llm_model = m.llm()
+    runs = [
+        lambda: chat.invoke("Hi").text,
+        lambda: asyncio.run(pyd.run("Hi")).output,
+        lambda: asyncio.run(Runner.run(agent, "Hi")).final_output,
+        lambda: llm_model.prompt("Hi").text(),
+    ]
+    for index, run in enumerate(runs):
+        assert run() == "Hello from Codex.", index
+        token = tk.get_config().runtime.secrets.get("c")
+        assert token is not None
+        import json
+
+        chatgpt.invalidate_access_token(json.loads(token[0])["access_token"])  # mid-run
+        assert run() == "Hello from Codex.", index
+    assert chatgpt.counts["refresh_ok"] == len(runs)
+    bodies = [c.body for c in chatgpt.responses_calls]
+    assert all(b["store"] is False and b["stream"] is True for b in bodies)
+
+
+def test_codex_hand_offs_that_take_only_a_key_say_so(chatgpt: FakeChatGPT) -> None:
+    m = tk.resolve("c/gpt-5.5")
+    for build in (m.litellm_kwargs, m.dspy):
+        with pytest.raises(ProviderRequestError, match="token expires within hours"):
+            build()
+    assert chatgpt.responses_calls == []
+
+
+# -- missing packages -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "module", "package"),
+    [
+        ("langchain", "langchain_openai", "langchain-openai"),
+        ("langchain_embeddings", "langchain_openai", "langchain-openai"),
+        ("pydantic_ai", "pydantic_ai.models.openai", "pydantic-ai-slim[openai]"),
+        ("agents_model", "agents", "openai-agents"),
+        ("dspy", "dspy", "dspy"),
+        ("llm", "llm", "llm"),
+    ],
+)
+def test_a_missing_framework_names_the_package_to_install(
+    fake: FakeProvider, monkeypatch: pytest.MonkeyPatch, method: str, module: str, package: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # import now fails as if not installed
+    purpose = "embedding" if method == "langchain_embeddings" else "chat"
+    if purpose == "embedding":
+        tk.get_config().get("p").models = ["m", "text-embedding-3-small"]
+    m = tk.resolve("p/text-embedding-3-small" if purpose == "embedding" else "p/m", purpose)
+    with pytest.raises(MissingDependencyError, match=re.escape(f"pip install {package}")) as info:
+        getattr(m, method)()
+    assert isinstance(info.value, ImportError) and f"m.{method}()" in str(info.value)
+    assert fake.requests == []
