@@ -16,12 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from traitlets import (
-    Bool,
-    Enum,
     HasTraits,
     Instance,
-    List,
-    TraitError,
     Unicode,
     default,
     observe,
@@ -37,7 +33,8 @@ from ._refs import parse_ref
 from ._runtime import Runtime, default_codex_issuer, set_active_runtime
 from ._secrets import SecretStore
 from ._storage import ConfigStore, Mutation
-from ._validation import check_base_url, check_provider_id
+from ._traits import Choice, Flag, IdList, Items, Text
+from ._validation import check_base_url, check_provider_id, check_text, origin_of
 
 if TYPE_CHECKING:
     from ._endpoint_models import EndpointModels
@@ -56,16 +53,19 @@ class Provider(HasTraits):
     :meth:`TakopiConfig.rename_provider`, and make a new provider for another type.
     """
 
-    id = Unicode(help="Unique id; the first part of every ref to this provider's models")
-    type = Unicode(read_only=True, help="One of takopi_nb.PROVIDER_TYPES")
-    name = Unicode("", help="Display name")
-    base_url = Unicode("", help="Base URL override; empty means the type's default")
-    models = List(Unicode(), help="Selected model ids; the provider is usable with at least one")
-    managed = Bool(False, read_only=True, help="Defined by an administrator's config file")
-    api_key_env = Unicode("", read_only=True, help="Extra environment variable holding the key")
+    id = Text(example="work-openai", help="Unique id; the first part of every ref to its models")
+    type = Text(read_only=True, example="openai", help="One of takopi_nb.PROVIDER_TYPES")
+    name = Text("", example="Work OpenAI", help="Display name")
+    base_url = Text(
+        "", example="https://proxy.example.com/v1", help="Base URL override; empty = type default"
+    )
+    models = IdList(Unicode(), help="Selected model ids; the provider is usable with at least one")
+    managed = Flag(False, read_only=True, help="Defined by an administrator's config file")
+    api_key_env = Text("", read_only=True, help="Extra environment variable holding the key")
 
     def __init__(self, config: TakopiConfig, record: ProviderRecord) -> None:
         self._config = config
+        self._key_origin = record.key_origin  # not a trait: nothing for a user to edit
         self._syncing = True
         super().__init__()
         self._apply(record)
@@ -74,6 +74,7 @@ class Provider(HasTraits):
     def _apply(self, record: ProviderRecord) -> None:
         """Take the values of ``record`` without saving them back."""
         was, self._syncing = self._syncing, True
+        self._key_origin = record.key_origin
         try:
             for name in ("id", "name", "base_url"):
                 if getattr(self, name) != getattr(record, name):
@@ -99,7 +100,7 @@ class Provider(HasTraits):
     def _check_id(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"]
         if not self._syncing and value != self.id:
-            raise TraitError(
+            raise ConfigError(
                 f"Provider ids are part of saved refs; rename with "
                 f"tk.get_config().rename_provider({self.id!r}, {value!r})."
             )
@@ -110,7 +111,7 @@ class Provider(HasTraits):
         if self._syncing:
             return str(proposal["value"])
         if self.managed:
-            raise TraitError(
+            raise ConfigError(
                 f"Provider {self.id!r} is managed by your administrator; its Base URL "
                 "cannot be changed here."
             )
@@ -144,6 +145,7 @@ class Provider(HasTraits):
             models=tuple(self.models),
             managed=self.managed,
             api_key_env=self.api_key_env,
+            key_origin=self._key_origin,
         )
 
     @property
@@ -167,11 +169,17 @@ class Provider(HasTraits):
             if account is None:
                 return "not signed in"
             who = f"signed in as {account.email or account.account_id}"
+            if self._config.runtime.held_back(self.record, "oauth") is not None:
+                return f"{who}; held back: the Base URL moved to another host (confirm to use it)"
             return who if self.models else f"{who}; no models selected"
         if not self.models:
             return "no models selected"
-        if self.credential_source is None:
+        runtime = self._config.runtime
+        found = runtime.stored_api_key(self.record)
+        if found is None:
             return "no credentials"
+        if runtime.held_back(self.record, found[1]) is not None:
+            return "key held back: the Base URL moved to another host (confirm to send it)"
         return "usable"
 
     # -- credentials ---------------------------------------------------------------------
@@ -183,11 +191,25 @@ class Provider(HasTraits):
                 f"Provider {self.id!r} ({self.type_info.label}) has no API key: sign in with "
                 f"%takopi login {self.id} or the panel's 'Sign in with ChatGPT'."
             )
-        if not isinstance(api_key, str) or not api_key.strip():
+        check_text(api_key, f"The API key of provider {self.id!r}", "pass the key as a string")
+        if not api_key.strip():
             raise ConfigError(f"The API key for provider {self.id!r} is empty; nothing was saved.")
         where = self._config.runtime.secrets.set(self.id, api_key.strip())
+        # The key is bound to the host it was entered for: a later move of the Base URL to
+        # another origin holds it back until confirmed.
+        self._config._bind_key_origin(self, explicit=False)
         self._config._credentials_changed(self)
         return where
+
+    def confirm_base_url(self) -> None:
+        """Allow the key (or ChatGPT sign-in) to go where the Base URL points now (after it moved).
+
+        A key is bound to the origin it was saved for; once the Base URL points to
+        another origin the key is held back until this is called once (the panel's
+        button and ``%takopi confirm ID`` do the same).
+        """
+        self._config._bind_key_origin(self)
+        self._config._credentials_changed(self)
 
     def clear_api_key(self) -> None:
         """Delete the stored key (an environment variable, if set, still applies)."""
@@ -212,6 +234,8 @@ class Provider(HasTraits):
 
         def on_state(change: dict[str, Any]) -> None:
             if change["new"] == "signed_in":
+                # A new sign-in is made for the host the Base URL points to now.
+                self._config._bind_key_origin(self, explicit=False)
                 self._config._credentials_changed(self)
 
         flow.observe(on_state, names=["state"])
@@ -289,31 +313,37 @@ class Provider(HasTraits):
 class TakopiConfig(Configurable):
     """Providers, the default chat model and the embedding model, saved in ``providers.json``."""
 
-    config_file = Unicode(
+    config_file = Text(
         "",
+        example="~/work/providers.json",
         help="The user config file; empty means $TAKOPI_NB_CONFIG or "
         "<jupyter_config_dir>/takopi/providers.json",
     ).tag(config=True)
-    admin_config_files = List(
+    admin_config_files = Items(
         Unicode(),
         default_value=None,
         allow_none=True,
         help="Admin (managed) config files; None means takopi/providers.json in every other "
         "directory of jupyter_config_path()",
     ).tag(config=True)
-    secret_backend = Enum(
+    secret_backend = Choice(
         ["auto", "keyring", "file"],
         "auto",
         help="Where keys go: the OS keyring when usable ('auto'), or force 'keyring' / 'file'",
     ).tag(config=True)
-    codex_issuer = Unicode(
-        help="The ChatGPT sign-in server (TAKOPI_NB_CODEX_ISSUER overrides the default)"
+    codex_issuer = Text(
+        example="https://auth.openai.com",
+        help="The ChatGPT sign-in server (TAKOPI_NB_CODEX_ISSUER overrides the default)",
     ).tag(config=True)
 
-    providers = List(Instance(Provider), read_only=True, help="All providers, managed ones first")
-    default_model = Unicode("", help="Ref used by %%takopi when no ref is given")
-    embedding_model = Unicode("", help="Ref of the model used for embeddings")
-    notices = List(Unicode(), read_only=True, help="Problems found in config files, and similar")
+    providers = Items(Instance(Provider), read_only=True, help="All providers, managed ones first")
+    default_model = Text(
+        "", example="work-openai/gpt-5.2", help="Ref used by %%takopi when no ref is given"
+    )
+    embedding_model = Text(
+        "", example="work-openai/text-embedding-3-small", help="Ref of the embedding model"
+    )
+    notices = Items(Unicode(), read_only=True, help="Problems found in config files, and similar")
 
     def __init__(self, **kwargs: Any) -> None:
         self._syncing = False
@@ -404,14 +434,42 @@ class TakopiConfig(Configurable):
 
     def _save_provider_field(self, provider: Provider, name: str, value: Any) -> None:
         record = provider.record
+        # Only a key in the store needs pinning; an environment key is bound to the type's host.
+        pin = name == "base_url" and self.runtime.secrets.get(record.id) is not None
 
         def mutate(doc: dict[str, Any], snap: ConfigSnapshot) -> dict[str, Any] | None:
             current = snap.providers.get(record.id)
             if current is None:
+                if snap.damaged:
+                    raise ConfigError(f"Not saved: {snap.damaged}")
                 return None  # removed by another kernel meanwhile; the sync drops it here too
-            return doc_ops.with_provider_updated(
-                doc, current, {name: list(value) if name == "models" else value}
-            )
+            fields: dict[str, Any] = {name: list(value) if name == "models" else value}
+            if pin and not current.key_origin and not current.managed:
+                # Pin the key (saved before keys were bound) to the host it was used with.
+                fields["key_origin"] = origin_of(current.effective_base_url)
+            return doc_ops.with_provider_updated(doc, current, fields)
+
+        self._transact(mutate)
+
+    def _bind_key_origin(self, provider: Provider, *, explicit: bool = True) -> None:
+        """Bind the provider's credential to the origin its Base URL points to now.
+
+        ``explicit`` writes that origin (needed for environment keys, which are
+        otherwise bound to the type's host); else the entry just drops an older
+        binding, since a stored key without one is bound to where it is used now.
+        """
+        if provider.managed:
+            return
+        provider_id = provider.id
+
+        def mutate(doc: dict[str, Any], snap: ConfigSnapshot) -> dict[str, Any] | None:
+            current = snap.providers.get(provider_id)
+            if current is None:
+                return None
+            origin = origin_of(current.effective_base_url) if explicit else None
+            if current.key_origin == (origin or ""):
+                return None
+            return doc_ops.with_provider_updated(doc, current, {"key_origin": origin})
 
         self._transact(mutate)
 
@@ -466,10 +524,11 @@ class TakopiConfig(Configurable):
 
     def __contains__(self, provider_id: object) -> bool:
         self.reload_if_changed()
-        return provider_id in self._by_id
+        return isinstance(provider_id, str) and provider_id in self._by_id
 
     def get(self, provider_id: str) -> Provider:
         """The provider with this id; ModelNotFoundError (with a did-you-mean) if there is none."""
+        check_text(provider_id, "provider_id", "pass a provider id such as 'work-openai'")
         self.reload_if_changed()
         provider = self._by_id.get(provider_id)
         if provider is None:
@@ -477,6 +536,8 @@ class TakopiConfig(Configurable):
             from ._resolve import _close, _listing
 
             known = list(self._by_id)
+            if self._synced is not None and self._synced.damaged:
+                raise ModelNotFoundError(f"No provider {provider_id!r}: {self._synced.damaged}")
             moved = self._synced.renamed.get(provider_id) if self._synced else None
             hint = (
                 f" It was renamed to {moved!r}."
@@ -505,6 +566,7 @@ class TakopiConfig(Configurable):
         info = provider_type(type)
         if id is not None:
             check_provider_id(id)
+        check_text(name, "name", "pass a display name such as 'Work OpenAI', or leave it out")
         url, warning = check_base_url(base_url, provider_id=id or type)
         if warning:
             warnings.warn(warning, ConfigWarning, stacklevel=2)
@@ -513,8 +575,10 @@ class TakopiConfig(Configurable):
                 f"{info.label} providers sign in with ChatGPT instead of an API key: add it without "
                 "api_key, then call .login()."
             )
-        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
-            raise ConfigError("The API key is empty; pass a key or leave api_key out.")
+        if api_key is not None:
+            check_text(api_key, "api_key", "pass the key as a string, or leave api_key out")
+            if not api_key.strip():
+                raise ConfigError("The API key is empty; pass a key or leave api_key out.")
         selected = doc_ops.normalise_models(models)
         chosen: list[str] = []
 
@@ -611,11 +675,10 @@ class TakopiConfig(Configurable):
 
     def resolve(self, ref: str, purpose: str = "chat") -> Any:
         """Resolve ``ref`` against this config (see :func:`takopi_nb._resolve`)."""
-        from ._resolve import ResolvedModel, resolve_in
+        from ._resolve import ResolvedModel, check_purpose, resolve_in
 
+        check_purpose(purpose)
         self.reload_if_changed()
-        if purpose not in ("chat", "embedding"):
-            raise ValueError(f"purpose must be 'chat' or 'embedding', not {purpose!r}")
         record, model_id = resolve_in(self.runtime.snapshot(), ref, purpose)  # type: ignore[arg-type]
         return ResolvedModel(
             record.id,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._errors import ConfigError
+from ._errors import ConfigError, ConfigTypeError
 from ._provider_types import PROVIDER_TYPES, ProviderType
 from ._refs import parse_ref
 from ._validation import check_base_url, check_provider_id
@@ -42,6 +42,8 @@ class ProviderRecord:
     models: tuple[str, ...] = ()
     managed: bool = False
     api_key_env: str = ""
+    key_origin: str = ""
+    """The origin the credential was saved or confirmed for ("" = wherever it is used now)."""
     model_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,8 @@ class ProviderRecord:
         }
         if self.api_key_env:
             entry["api_key_env"] = self.api_key_env
+        if self.key_origin:
+            entry["key_origin"] = self.key_origin
         return entry
 
 
@@ -88,18 +92,28 @@ class ConfigSnapshot:
     read_only_reason: str = ""
     renamed: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Old provider id → new id, for errors about refs saved before a rename."""
+    damaged: str = ""
+    """While a damaged user file is kept aside: says so and where, for every "not found"."""
 
 
 def empty_document() -> dict[str, Any]:
     return {"version": FORMAT_VERSION, "providers": [], "default_model": "", "embedding_model": ""}
 
 
-def normalise_models(models: Iterable[object]) -> tuple[str, ...]:
+def normalise_models(models: object) -> tuple[str, ...]:
     """Strip, drop empties and duplicates, keep order. Model ids are otherwise unchanged."""
+    if isinstance(models, str | bytes) or not isinstance(models, Iterable):
+        raise ConfigTypeError(
+            f"models must be a list of model ids, not {type(models).__name__}; "
+            "e.g. models=['gpt-5.2'] (a single id goes in a list too)."
+        )
     seen: dict[str, None] = {}
     for model in models:
         if not isinstance(model, str):
-            raise ConfigError(f"Model ids must be strings, not {type(model).__name__}: {model!r}.")
+            raise ConfigTypeError(
+                f"Model ids must be text (str), not {type(model).__name__}; "
+                "e.g. models=['gpt-5.2']."
+            )
         model = model.strip()
         if model:
             seen.setdefault(model, None)
@@ -118,8 +132,11 @@ def record_from_entry(entry: object, *, managed: bool) -> ProviderRecord:
     name = entry.get("name") or ""
     models = entry.get("models") or ()
     api_key_env = entry.get("api_key_env") or ""
-    if not isinstance(name, str) or not isinstance(api_key_env, str):
-        raise ConfigError(f"provider {provider_id!r} has a non-text name or api_key_env")
+    key_origin = entry.get("key_origin") or ""
+    if not all(isinstance(v, str) for v in (name, api_key_env, key_origin)):
+        raise ConfigError(
+            f"provider {provider_id!r} has a non-text name, api_key_env or key_origin"
+        )
     if not isinstance(models, list | tuple):
         raise ConfigError(f"provider {provider_id!r} has 'models' that is not a list")
     return ProviderRecord(
@@ -130,6 +147,7 @@ def record_from_entry(entry: object, *, managed: bool) -> ProviderRecord:
         models=normalise_models(models),
         managed=managed,
         api_key_env=api_key_env,
+        key_origin=key_origin,
     )
 
 
@@ -233,6 +251,7 @@ def _replace_models(record: ProviderRecord, models: Iterable[object]) -> Provide
         models=normalise_models(models),
         managed=record.managed,
         api_key_env=record.api_key_env,
+        key_origin=record.key_origin,
     )
 
 
@@ -285,12 +304,12 @@ def with_provider_updated(
         else:
             new["providers"][at].update(allowed)
         return new
+    entry = record.to_json() if at is None else new["providers"][at]
+    entry.update(fields)
+    for key in [k for k, v in fields.items() if v is None]:
+        del entry[key]  # None removes an optional field
     if at is None:
-        entry = record.to_json()
-        entry.update(fields)
         new["providers"].append(entry)
-    else:
-        new["providers"][at].update(fields)
     return new
 
 

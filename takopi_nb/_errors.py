@@ -12,6 +12,7 @@ __all__ = [
     "AuthError",
     "CatalogError",
     "ConfigError",
+    "ConfigTypeError",
     "ConfigWarning",
     "EmbeddingsNotSupportedError",
     "MissingCredentialsError",
@@ -52,6 +53,10 @@ class EmbeddingsNotSupportedError(TakopiError, ValueError):
 
 class ConfigError(TakopiError, ValueError):
     """A bad id, duplicate id, bad base URL, or an unreadable config file."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A public call got an argument (or a trait a value) of the wrong type; nothing was saved."""
 
 
 class CatalogError(TakopiError, RuntimeError):

@@ -35,6 +35,7 @@ COMMANDS = (
     "resolve",
     "login",
     "logout",
+    "confirm",
     "catalog",
     "usage",
     "import",
@@ -142,6 +143,11 @@ def parsers() -> dict[str, Callable[..., None]]:
     def _logout_args() -> None:
         """Disconnect a codex provider (its tokens are deleted)."""
 
+    @magic_arguments("takopi confirm")
+    @argument("provider", help="a provider id whose Base URL moved to another host")
+    def _confirm_args() -> None:
+        """Send the provider's key to the host its Base URL points to now (asked once per move)."""
+
     @magic_arguments("takopi catalog")
     @argument("--refresh", action="store_true", help="fetch the catalog from models.dev now")
     def _catalog_args() -> None:
@@ -177,6 +183,7 @@ def parsers() -> dict[str, Callable[..., None]]:
         "resolve": _resolve_args,
         "login": _login_args,
         "logout": _logout_args,
+        "confirm": _confirm_args,
         "catalog": _catalog_args,
         "usage": _usage_args,
         "import": _import_args,
@@ -596,6 +603,10 @@ class TakopiMagics(Magics):
             ["base URL", model.base_url],
             ["credential", model.credential_source or "none yet (needed at call time)"],
         ]
+        if model.credential_source and model.runtime.held_back(
+            model.record, model.credential_source
+        ):
+            rows[-1][1] += f" (held back: the Base URL moved; %takopi confirm {model.provider_id})"
         if info is None:
             rows.append(["catalog", "not in catalog"])
         else:
@@ -664,6 +675,15 @@ class TakopiMagics(Magics):
         provider = self._config().get(args.provider)
         provider.logout()
         print(f"Disconnected {provider.id}: its ChatGPT tokens were deleted.")
+
+    def _cmd_confirm(self, args: Any) -> None:
+        from ._validation import origin_of
+
+        provider = self._config().get(args.provider)
+        provider.confirm_base_url()
+        print(
+            f"The key of {provider.id} may now be sent to {origin_of(provider.effective_base_url)}."
+        )
 
     def _cmd_catalog(self, args: Any) -> Any:
         from .catalog import get_catalog

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._document import ConfigSnapshot, ProviderRecord
 from ._errors import (
+    ConfigError,
     EmbeddingsNotSupportedError,
     MissingCredentialsError,
     ModelNotFoundError,
@@ -21,6 +22,7 @@ from ._errors import (
 from ._provider_types import PROVIDER_TYPES
 from ._refs import parse_ref
 from ._runtime import Runtime, active_runtime
+from ._validation import check_text
 
 if TYPE_CHECKING:
     import httpx
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
         ToolRun,
     )
 
-__all__ = ["Purpose", "ResolvedModel", "resolve", "resolve_in"]
+__all__ = ["Purpose", "ResolvedModel", "check_purpose", "resolve", "resolve_in"]
 
 Purpose = Literal["chat", "embedding"]
 
@@ -281,6 +283,14 @@ def _listing(items: Sequence[str], limit: int = 12) -> str:
     return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
 
 
+def check_purpose(purpose: object) -> None:
+    """ConfigError (ConfigTypeError for a non-str) unless ``purpose`` is "chat" or "embedding"."""
+    text = check_text(purpose, "purpose", "use purpose='chat' or purpose='embedding'")
+    if text not in ("chat", "embedding"):
+        shown = text if len(text) < 40 else text[:37] + "..."
+        raise ConfigError(f"purpose must be 'chat' or 'embedding', not {shown!r}.")
+
+
 def resolve_in(
     snapshot: ConfigSnapshot,
     ref: str,
@@ -291,6 +301,11 @@ def resolve_in(
     record = snapshot.providers.get(provider_id)
     if record is None:
         known = list(snapshot.providers)
+        if snapshot.damaged:
+            raise ModelNotFoundError(
+                f"Model not found: no provider {provider_id!r} for ref {ref!r}, because "
+                f"{snapshot.damaged}"
+            )
         if not known:
             raise ModelNotFoundError(
                 f"Model not found: {ref!r} names provider {provider_id!r}, but no providers are "
@@ -336,8 +351,7 @@ def resolve(ref: str, purpose: Purpose = "chat") -> ResolvedModel:
     EmbeddingsNotSupportedError; a missing credential is reported when it is
     used (``headers()``, ``chat()``...), not here.
     """
-    if purpose not in ("chat", "embedding"):
-        raise ValueError(f"purpose must be 'chat' or 'embedding', not {purpose!r}")
+    check_purpose(purpose)
     runtime = active_runtime()
     snapshot = runtime.snapshot()
     record, model_id = resolve_in(snapshot, ref, purpose)

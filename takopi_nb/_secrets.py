@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from ._fileio import atomic_write_bytes, file_lock
+from ._fileio import atomic_write_bytes, file_lock, read_regular_file
 
 __all__ = ["KEYRING_SERVICE", "SecretStore", "mask_secret"]
 
@@ -130,22 +130,38 @@ class SecretStore:
 
     # -- the file fallback --------------------------------------------------------------
 
-    def _read_file(self) -> dict[str, str]:
+    def _read_file(self, *, for_update: bool = False) -> dict[str, str]:
+        """The secrets in the file. An unreadable or damaged file reads as empty (with a log
+        line), except ``for_update``: then it raises, because writing would lose its keys."""
+        problem = ""
         try:
-            raw = self.file_path.read_bytes()
-        except FileNotFoundError:
+            raw = read_regular_file(self.file_path)
+        except (FileNotFoundError, NotADirectoryError):
             return {}
-        try:
-            doc = json.loads(raw)
-            secrets = doc.get("secrets", {}) if isinstance(doc, dict) else {}
-            return {k: v for k, v in secrets.items() if isinstance(k, str) and isinstance(v, str)}
-        except (ValueError, AttributeError):
-            log.warning("Secrets file %s is unreadable; it is left as it is", self.file_path)
-            return {}
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or type(exc).__name__})"
+        else:
+            try:
+                doc = json.loads(raw)
+                secrets = doc.get("secrets", {}) if isinstance(doc, dict) else {}
+                return {
+                    k: v for k, v in secrets.items() if isinstance(k, str) and isinstance(v, str)
+                }
+            except (ValueError, AttributeError, RecursionError):
+                problem = "is not a valid secrets file"
+        log.warning("Secrets file %s %s; it is left as it is", self.file_path, problem)
+        if for_update:
+            from ._errors import ConfigError
+
+            raise ConfigError(
+                f"The secrets file {self.file_path} {problem}, so no key was saved or deleted "
+                "(writing would lose the keys in it). Fix its permissions or move it away."
+            )
+        return {}
 
     def _update_file(self, provider_id: str, value: str | None) -> None:
         with file_lock(self.file_path.with_name(self.file_path.name + ".lock")):
-            secrets = self._read_file()
+            secrets = self._read_file(for_update=True)
             if value is None:
                 if provider_id not in secrets:
                     return
@@ -153,7 +169,17 @@ class SecretStore:
             else:
                 secrets[provider_id] = value
             data = json.dumps({"version": 1, "secrets": secrets}, indent=1).encode()
-            atomic_write_bytes(self.file_path, data, mode=0o600)
+            try:
+                atomic_write_bytes(self.file_path, data, mode=0o600, locked=True)
+            except OSError as exc:
+                from ._errors import ConfigError
+
+                raise ConfigError(
+                    f"Could not write the secrets file {self.file_path} "
+                    f"({exc.strerror or type(exc).__name__}); the key was not changed. Check "
+                    "that the folder is writable and the disk (or your file-size limit) is "
+                    "not full."
+                ) from None
 
     # -- public operations --------------------------------------------------------------
 
@@ -189,7 +215,11 @@ class SecretStore:
                     self._keyring_failed(exc)
                 else:
                     # A stale copy in the file would shadow nothing but is still a secret at rest.
-                    self._update_file(provider_id, None)
+                    # Best effort: the key is saved, and an unreadable file was already logged.
+                    from ._errors import ConfigError
+
+                    with contextlib.suppress(ConfigError):
+                        self._update_file(provider_id, None)
                     return "keyring"
             self._update_file(provider_id, secret)
             return "file"

@@ -13,13 +13,20 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ._document import ConfigSnapshot, empty_document, merge_layers
 from ._errors import ConfigError, ConfigWarning
-from ._fileio import StatSignature, atomic_write_bytes, file_lock, stat_signature
+from ._fileio import (
+    StatSignature,
+    atomic_write_bytes,
+    file_lock,
+    read_regular_file,
+    stat_signature,
+)
 
 __all__ = ["ConfigStore", "Mutation"]
 
@@ -43,6 +50,8 @@ class ConfigStore:
         self._admin_docs: list[tuple[str, Mapping[str, Any]]] = []
         self._admin_problems: list[str] = []
         self._warned: set[str] = set()
+        self._moved: dict[str, str] = {}
+        """Copies this store kept aside → what was wrong with them."""
 
     def __repr__(self) -> str:
         return f"ConfigStore({str(self.path)!r})"
@@ -84,76 +93,114 @@ class ConfigStore:
             return self._snapshot
 
     def _reload(self, signature: tuple[StatSignature, ...]) -> None:
+        # Everything is computed first and stored last: a failure part-way must not leave a
+        # signature that hides the next attempt behind a stale (or empty) snapshot.
+        admin_docs, admin_problems = self._admin_docs, self._admin_problems
         if signature[1:] != self._admin_signature:
-            self._admin_docs, self._admin_problems = self._read_admin()
-            self._admin_signature = signature[1:]
-        user_doc, problems = self._read_user()
-        self._user_doc = user_doc
-        self._signature = signature if not problems else self._signatures()
-        self._snapshot = merge_layers(
-            self._admin_docs,
+            admin_docs, admin_problems = self._read_admin()
+        moves = len(self._moved)
+        user_doc, problems, read_only = self._read_user()
+        snapshot = merge_layers(
+            admin_docs,
             user_doc,
             str(self.path),
-            base_problems=[*self._admin_problems, *problems],
+            base_problems=[*admin_problems, *problems],
         )
-        self._report(self._snapshot.problems)
+        if read_only and not snapshot.read_only_reason:
+            snapshot = replace(snapshot, read_only_reason=read_only)
+        damaged = "" if os.path.lexists(self.path) else self._damage_notice()
+        if damaged:
+            snapshot = replace(snapshot, damaged=damaged, problems=(*snapshot.problems, damaged))
+        self._admin_docs, self._admin_problems = admin_docs, admin_problems
+        self._admin_signature = signature[1:]
+        self._user_doc = user_doc
+        self._snapshot = snapshot
+        # After a move aside the file's signature changed under us: take the new one.
+        moved = len(self._moved) != moves
+        self._signature = signature if not (problems or moved) else self._signatures()
+        self._report(snapshot.problems)
+
+    def _damage_notice(self) -> str:
+        """While the user file is missing and a damaged copy was kept aside: where that copy is.
+
+        Read from the folder, not from memory, so every kernel (and a restarted one)
+        says the same until the user acts: restores the copy, deletes it, or saves
+        a new configuration.
+        """
+        try:
+            kept = sorted(self.path.parent.glob(f"{self.path.name}.corrupt-*"))
+        except OSError:
+            return ""
+        if not kept:
+            return ""
+        why = self._moved.get(str(kept[-1]))
+        return (
+            f"{self.path} was damaged{f' ({why})' if why else ''} and moved to {kept[-1]}; "
+            "no providers are loaded from it. "
+            "Fix that copy and move it back, or add your providers again."
+        )
 
     def _read_admin(self) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
         docs: list[tuple[str, Mapping[str, Any]]] = []
         problems: list[str] = []
         for path in self.admin_paths:
             try:
-                raw = path.read_bytes()
+                raw = read_regular_file(path)
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
-                problems.append(f"{path}: cannot be read ({exc.strerror}); ask your administrator")
+                problems.append(f"{path}: cannot be read ({_why(exc)}); ask your administrator")
                 continue
-            try:
-                doc = json.loads(raw)
-                if not isinstance(doc, dict):
-                    raise ValueError("the top level is not an object")
-            except ValueError as exc:
+            doc, error = _parse(raw)
+            if error is not None:
                 problems.append(
-                    f"{path} is not valid JSON ({exc}); its managed providers are not loaded. "
+                    f"{path} is {error}; its managed providers are not loaded. "
                     "Ask your administrator to fix it."
                 )
                 continue
             docs.append((str(path), doc))
         return docs, problems
 
-    def _read_user(self) -> tuple[dict[str, Any], list[str]]:
-        doc, error = self._parse_user_file()
+    def _read_user(self) -> tuple[dict[str, Any], list[str], str]:
+        """(document, problems, read-only reason) of the user file."""
+        try:
+            doc, error = self._parse_user_file()
+        except OSError as exc:
+            # Unreadable, or not a file at all: report it and never write over it.
+            problem = (
+                f"{self.path} cannot be read ({_why(exc)}); no providers are loaded from it. "
+                f"Make it a readable file (e.g. chmod u+rw {self.path}) or move it away."
+            )
+            return empty_document(), [problem], f"{self.path} cannot be read ({_why(exc)})"
         if error is None:
-            return doc, []
+            return doc, [], ""
         # Corrupt: keep it aside under the lock so that no writer replaces it meanwhile.
         with file_lock(self.lock_path):
             doc, error = self._parse_user_file()
             if error is None:
-                return doc, []
+                return doc, [], ""
             aside = self.path.with_name(
                 f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
             )
-            os.replace(self.path, aside)
-        return empty_document(), [
-            f"{self.path} could not be read ({error}). It was moved to {aside} and an empty "
-            "configuration is used; fix that copy and move it back, or add your providers again."
-        ]
+            try:
+                os.replace(self.path, aside)
+            except OSError as exc:
+                problem = (
+                    f"{self.path} is {error} and could not be moved aside ({_why(exc)}). "
+                    "Fix or remove it by hand; nothing is saved over it meanwhile."
+                )
+                return empty_document(), [problem], f"{self.path} is damaged"
+        self._moved[str(aside)] = error
+        return empty_document(), [], ""
 
     def _parse_user_file(self) -> tuple[dict[str, Any], str | None]:
         try:
-            raw = self.path.read_bytes()
+            raw = read_regular_file(self.path)
         except (FileNotFoundError, NotADirectoryError):
             return empty_document(), None
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            return {}, f"not valid JSON: {exc}"
-        if not isinstance(doc, dict):
-            return {}, f"the top level is a {type(doc).__name__}, not an object"
-        return doc, None
+        return _parse(raw)
 
-    def _report(self, problems: Sequence[str]) -> None:
+    def _report(self, problems: Iterable[str]) -> None:
         for problem in problems:
             if problem not in self._warned:
                 self._warned.add(problem)
@@ -161,6 +208,15 @@ class ConfigStore:
                 warnings.warn(problem, ConfigWarning, stacklevel=4)
 
     # -- writing ------------------------------------------------------------------------
+
+    def _check_loads(self, new_doc: Mapping[str, Any]) -> None:
+        """Refuse a change after which the file would not load cleanly (a new problem)."""
+        where = str(self.path)
+        before = set(merge_layers(self._admin_docs, self._user_doc, where).problems)
+        after = merge_layers(self._admin_docs, new_doc, where).problems
+        new = [p for p in after if p not in before]
+        if new:
+            raise ConfigError(f"Not saved, the change would not load again: {new[0]}.")
 
     def transact(self, mutate: Mutation) -> ConfigSnapshot:
         """Apply ``mutate`` to the latest user document under the cross-process lock.
@@ -177,13 +233,30 @@ class ConfigStore:
             new_doc = mutate(self._user_doc, snapshot)
             if new_doc is None or new_doc == self._user_doc:
                 return snapshot
+            self._check_loads(new_doc)
             data = (json.dumps(new_doc, indent=2, ensure_ascii=False) + "\n").encode()
             try:
-                atomic_write_bytes(self.path, data)
+                atomic_write_bytes(self.path, data, locked=True)
             except OSError as exc:
                 raise ConfigError(
-                    f"Could not save {self.path}: {exc.strerror or exc}. Check that the folder "
+                    f"Could not save {self.path}: {_why(exc)}. Check that the folder "
                     "is writable and the disk is not full; nothing was changed."
                 ) from None
             self._reload(self._signatures())
             return self._snapshot
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """The JSON object in ``raw``, or ({}, what is wrong with it)."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        return {}, f"not valid JSON ({detail})"
+    if not isinstance(doc, dict):
+        return {}, f"not a JSON object (the top level is a {type(doc).__name__})"
+    return doc, None

@@ -63,6 +63,9 @@ def point_at_demo(openai_like: DemoOpenAIServer, chatgpt: DemoChatGPT) -> None:
             provider.base_url = (
                 chatgpt.codex_base if provider.type == "codex" else openai_like.base_url
             )
+            # A key is bound to the host it was saved for: moving it to the demo is a confirmed
+            # move, as a user would confirm a proxy (README, "A key goes only to the host…").
+            provider.confirm_base_url()
 
 
 def run_python(

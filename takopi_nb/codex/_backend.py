@@ -66,6 +66,11 @@ def codex_headers(
     Raises MissingCredentialsError when the provider is not signed in, and
     AuthError (saying "sign in again") when the sign-in can no longer be refreshed.
     """
+    from .._runtime import held_back, key_moved_error
+
+    bound = held_back(record, "oauth")
+    if bound is not None:  # the Base URL moved: the tokens stay home until confirmed
+        raise key_moved_error(record, "oauth", bound)
     tokens = ensure_fresh(runtime.secrets, runtime.codex_issuer, record.id)
     headers = {
         "Authorization": f"Bearer {tokens.access_token}",

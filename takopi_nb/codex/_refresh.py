@@ -212,6 +212,11 @@ def _refresh(
         if attempt:
             time.sleep(RETRY_DELAYS[attempt - 1])
         reply = _post_refresh(issuer, tokens.refresh_token)
+        if reply.status == 0 and reply.error is not None and "Timeout" in reply.error:
+            # An endpoint that does not answer in REFRESH_TIMEOUT will not answer the next
+            # attempt either: retrying would only multiply the wait of the cell.
+            last = f"{issuer} did not answer within {REFRESH_TIMEOUT:g} s"
+            break
         if reply.ok:
             try:
                 return TokenSet.from_token_response(reply.json(), clock(), previous=tokens)
@@ -243,9 +248,10 @@ def _refresh(
                 + f". If this keeps happening, sign in again. {sign_in_again(provider_id)}"
             )
         log.info("Provider %r: token refresh attempt %d failed: %s", provider_id, attempt + 1, last)
+    tries = f", {attempt + 1} times" if attempt else ""
     raise AuthError(
-        f"Could not refresh the ChatGPT sign-in of provider {provider_id!r}: {last}, "
-        f"{len(RETRY_DELAYS) + 1} times. The sign-in is kept; try again in a moment."
+        f"Could not refresh the ChatGPT sign-in of provider {provider_id!r}: {last}{tries}. "
+        "The sign-in is kept; try again in a moment."
     )
 
 

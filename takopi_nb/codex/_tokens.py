@@ -138,7 +138,10 @@ class TokenSet:
             value = data.get(name)
             if isinstance(value, str) and value:
                 values[name] = value
-            elif previous is not None:
+            elif value is not None:
+                raise ValueError(f"the token endpoint answered with an unusable {name}")
+            elif previous is not None and name != "access_token":
+                # A refresh exists to get a new access token; the others may be left out.
                 values[name] = getattr(previous, name)
             else:
                 raise ValueError(f"the token endpoint answered without {name}")

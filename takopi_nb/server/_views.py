@@ -66,7 +66,7 @@ def provider_view(cfg: TakopiConfig, provider: Provider) -> dict[str, Any]:
     account: dict[str, Any] | None = None
     try:
         if info.auth == "api_key":
-            found = runtime.api_key(record)
+            found = runtime.stored_api_key(record)
             if found is not None:
                 credential_source, key_hint = found[1], mask_secret(found[0])
             del found

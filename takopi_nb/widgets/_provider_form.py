@@ -17,6 +17,7 @@ from traitlets import Unicode
 
 from .._provider_types import PROVIDER_TYPES
 from .._secrets import mask_secret
+from .._validation import check_provider_id, looks_like_secret, origin_of
 from ._bindings import Bindings, ErrorReporter, SafeDirectionalLink
 from ._device_code import DeviceCodeView
 from ._errors import PanelPart
@@ -150,6 +151,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self.key_input: SecretInput | None = None
         self.save_key: W.Button | None = None
         self.clear_key: W.Button | None = None
+        self.confirm_key: W.Button | None = None
         self.sign_in: W.Button | None = None
         self.disconnect: W.Button | None = None
         # Says where the key is (a local path, maybe), its last characters, the account
@@ -176,6 +178,14 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 layout=BUTTON,
             )
             self.clear_key = f.make(W.Button, description="Clear key", icon="trash", layout=BUTTON)
+            # Shown only while the key is held back because the Base URL moved to another host.
+            self.confirm_key = f.make(
+                W.Button,
+                description="Send key to new host",
+                icon="check",
+                button_style="warning",
+                layout={**BUTTON, "display": "none"},
+            )
             auth_children = [
                 f.make(
                     W.HBox,
@@ -183,7 +193,10 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                     layout={"width": "100%", "max_width": "760px", "flex_flow": "row wrap"},
                 ),
                 self.auth_status,
+                self.confirm_key,
             ]
+            b.on_click(self.confirm_key, self._confirm_clicked, where="Confirming the new host")
+            b.observe(provider, self._base_url_moved, "base_url", where="Checking the key's host")
             b.observe(self.key_input, self._key_received, "value", where="Saving the API key")
             b.on_click(self.save_key, self._save_clicked, where="Saving the API key")
             b.on_click(self.clear_key, self._clear_clicked, where="Clearing the API key")
@@ -299,6 +312,10 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         if new == old or not new:
             self._close_rename(reset=True)
             return
+        if looks_like_secret(new):
+            # A key pasted into the wrong field: never echo it, and take it out of the field.
+            self._close_rename(reset=True)
+            check_provider_id(new)  # raises the masked error the panel's error line shows
         self.rename_message.value = (
             f"<div class='takopi-warn'><b>Rename {esc(old)!s} to {esc(new)}?</b></div>"
             "<div>Provider ids are part of every saved ref: refs such as "
@@ -402,6 +419,12 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             self.device_view.close()
             self.device_view = None
 
+    def _confirm_clicked(self, _: Any = None) -> None:
+        self.provider.confirm_base_url()  # re-renders through the credentials callback
+
+    def _base_url_moved(self, change: Any = None) -> None:
+        self._render_auth()
+
     def _disconnect_clicked(self, _: Any = None) -> None:
         self._stop_flow()
         self.provider.logout()
@@ -446,7 +469,16 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             self.auth_status.value = text
             return
         runtime = self.config.runtime
-        found = runtime.api_key(p.record)
+        found = runtime.stored_api_key(p.record)
+        held = runtime.held_back(p.record, found[1]) if found is not None else None
+        if self.confirm_key is not None:
+            self.confirm_key.layout.display = "none" if held is None else ""
+        if found is not None and held is not None:
+            hint = (
+                f"The key is held back: it was meant for {held}, and the Base URL now points to "
+                f"{origin_of(p.effective_base_url)}. Check the Base URL, then click “Send key "
+                "to new host” to use the key there."
+            )
         env_names = " or ".join(runtime.env_var_names(p.record))
         if found is None:
             text = muted(

@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as W
 
 from .._provider_types import PROVIDER_TYPES
+from .._validation import looks_like_secret
 from ._bindings import Bindings, SafeLink
 from ._errors import ErrorLine
 from ._factory import BUTTON, WidgetFactory
@@ -389,6 +390,8 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.config.reload_if_changed()
         type_name = str(self.add_type.value)
         wanted = str(self.add_id.value).strip() or None
+        if wanted is not None and looks_like_secret(wanted):
+            self.add_id.value = ""  # a key pasted into the wrong field must not stay in it
         provider = self.config.add_provider(type_name, id=wanted)
         self.add_id.value = ""
         self.provider_list.value = provider

@@ -19,7 +19,14 @@ from ._cache import cache_key, response_cache
 from ._cost import usage_cost
 from ._endpoint import ApiKeyCredentials, Credentials, Endpoint, WireProtocol
 from ._errors import CallContext, error_for_transport, provider_detail
-from ._http import DEFAULT_TIMEOUT, RetryPolicy, default_retry, guarded_bytes, send
+from ._http import (
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+    default_retry,
+    guarded_bytes,
+    send,
+    sent_secrets,
+)
 from ._ledger import ledger
 from ._messages import normalise_messages
 from ._pool import pooled_client
@@ -84,7 +91,9 @@ def _json_body(response: httpx.Response, ctx: CallContext) -> Any:
     try:
         return json.loads(body)
     except ValueError:
-        said = quote(provider_detail(body).message or "an empty body")
+        # The secrets this request carried: a gateway may echo its own header (x-api-key),
+        # which no credential pattern recognises.
+        said = quote(provider_detail(body).message or "an empty body", sent_secrets(response))
         raise ProviderRequestError(
             f"{ctx.who} answered the {ctx.what} with something that is not JSON ({said}). "
             f"Check the Base URL {ctx.base_url}: it should be the API address.",

@@ -8,9 +8,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
 from .._errors import TakopiError
 from ._calls import call_context, chat
 from ._endpoint import Endpoint, endpoint_for_record
+from ._errors import error_for_transport
 from ._http import RetryPolicy, build_client, default_retry, send
 from ._results import ConnectionResult
 
@@ -82,11 +85,14 @@ def test_connection(
 ) -> ConnectionResult:
     """Check that the provider answers and accepts the credential."""
     endpoint = endpoint_for_record(runtime, record)
-    has_credential = (
-        _codex_signed_in(runtime, record)
-        if endpoint.is_codex
-        else runtime.api_key(record) is not None
-    )
+    try:
+        has_credential = (
+            _codex_signed_in(runtime, record)
+            if endpoint.is_codex
+            else runtime.api_key(record) is not None
+        )
+    except TakopiError as exc:  # a key held back for another host, an unreadable store
+        return ConnectionResult(False, str(exc), provider_id=record.id)
     if not has_credential:
         return _no_credential(endpoint)
     policy = policy or dataclasses.replace(default_retry(), max_retries=0)
@@ -113,6 +119,10 @@ def test_connection(
                 doc = response.json() if response.read() else None
             except ValueError:
                 doc = None
+            except httpx.TimeoutException:
+                raise error_for_transport(ctx, "timeout", "", timeout=timeout) from None
+            except httpx.TransportError as exc:  # the reply was cut short
+                raise error_for_transport(ctx, "broken", type(exc).__name__) from None
             finally:
                 response.close()
     except TakopiError as exc:

@@ -22,8 +22,9 @@ import asyncio, json, os
 import takopi_nb as tk
 
 cfg = tk.get_config()
-cfg.add_provider("openai", id="p", base_url=os.environ["FAKE_BASE"],
-                 models=["gpt-4o-mini", "text-embedding-3-small"])
+p = cfg.add_provider("openai", id="p", base_url=os.environ["FAKE_BASE"],
+                     models=["gpt-4o-mini", "text-embedding-3-small"])
+p.confirm_base_url()  # $OPENAI_API_KEY is for api.openai.com until confirmed for the fake
 m = tk.resolve("p/gpt-4o-mini")
 assert asyncio.get_running_loop().is_running()   # ipykernel's own loop
 
