@@ -359,12 +359,16 @@ def test_an_endpoint_error_is_said_without_blocking(cfg: tk.TakopiConfig, proxy:
         assert "Key rejected" in status and secret not in status and "takopi-error" in status
         assert picker.list.groups == ["models.dev catalog"]  # the catalog stays usable
         assert len(picker.rows) > 20
-        # Fixing the key and pressing Refresh asks again.
+        # Fixing the key asks again.
         picker.provider.set_api_key(proxy.key)
-        picker.refresh_button.click()
-        wait_for(lambda: len(picker.list.groups) == 2, "the list after Refresh")
-        wait_for(picker.refresh_done.is_set, "the catalog refresh")
+        wait_for(lambda: len(picker.list.groups) == 2, "the list with the right key")
         assert "Served by this endpoint" in picker.endpoint_status.value
+        # Refresh asks the endpoint again too (a proxy's new model shows up).
+        asked = len(proxy.requests_to("models"))
+        picker.refresh_button.click()
+        wait_for(lambda: len(proxy.requests_to("models")) > asked, "Refresh asks the endpoint")
+        wait_for(picker.refresh_done.is_set, "the catalog refresh")
+        wait_for(picker.endpoint.done.is_set, "the endpoint's answer")
     finally:
         picker.close()
 

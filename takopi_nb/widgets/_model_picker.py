@@ -105,6 +105,13 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             provider, self._base_url_changed, "base_url", where="Listing the endpoint's models"
         )
 
+        if provider.type != "codex":  # Codex lists its plan's models its own way
+            b.on_credentials_changed(
+                provider._config,
+                self._endpoint_credentials_changed,
+                where="Listing the endpoint's models",
+            )
+
         self._load_catalog()
         self._show_rows()
         self._load_endpoint()
@@ -211,6 +218,10 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
     def _base_url_changed(self, change: Any) -> None:
         self._load_endpoint()
+
+    def _endpoint_credentials_changed(self, provider: Any) -> None:
+        if provider is self.provider:
+            self._load_endpoint(refresh=True)  # a new key may list other models
 
     def _endpoint_changed(self) -> None:
         """The endpoint's list arrived, failed, or is being asked for (any thread)."""
