@@ -71,7 +71,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         )
         self.list = f.adopt(ModelList(purposes=self.purposes, value=list(provider.models)))
         # What a Base URL override serves, listed above the catalog once the endpoint answers.
-        self.endpoint_status = f.make(W.HTML, value="", layout={"width": "100%"})
+        self.endpoint_status = f.make(W.HTML, value="")
         self.endpoint = EndpointList(provider, self._endpoint_changed)
 
         children: list[W.Widget] = []
