@@ -290,3 +290,109 @@ def test_a_failed_refresh_is_reported(cfg: tk.TakopiConfig) -> None:
     finally:
         made.close()
         catalog.close()
+
+
+# -- a Base URL override: the endpoint's own list first -------------------------------------------
+
+PROXY_IDS = ("llama-3.1-8b-instruct", "qwen2.5-coder:7b", "openai/gpt-4o")
+
+
+@pytest.fixture
+def proxy() -> Iterator[Any]:
+    from tests.fakes.providers import FakeProvider
+
+    with FakeProvider(models=PROXY_IDS) as server:
+        yield server
+
+
+def proxied(cfg: tk.TakopiConfig, proxy: Any, key: str | None = None) -> tk.Provider:
+    return cfg.add_provider("openai", id="proxy", base_url=proxy.base_url, api_key=key or proxy.key)
+
+
+def group(row: list[Any]) -> int:
+    return row[12] if len(row) > 12 else 0  # a trailing 0 is dropped
+
+
+def wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_an_overridden_endpoint_lists_its_models_first(cfg: tk.TakopiConfig, proxy: Any) -> None:
+    proxy.delay = 0.3  # the picker is built before the endpoint answers
+    picker = make_picker(proxied(cfg, proxy))
+    try:
+        assert "Asking the endpoint" in picker.endpoint_status.value
+        assert picker.list.groups == ["models.dev catalog"]  # the catalog meanwhile
+        assert picker.endpoint.done.wait(60)
+        assert picker.list.groups[0] == "Served by this endpoint" and len(picker.list.groups) == 2
+        chat = [r for r in picker.rows if r[11] == "chat"]
+        served = [r for r in chat if group(r) == 0]
+        assert [r[0] for r in served] == list(PROXY_IDS)  # the endpoint's ids, as it lists them
+        assert all(group(r) == 1 for r in chat[len(served) :])  # catalog-only rows below
+        assert len(chat) > len(served) + 20
+        qwen = row_of(picker, "qwen2.5-coder:7b")
+        assert qwen[9] == "not in catalog"
+        gpt = row_of(picker, "openai/gpt-4o")
+        assert gpt[3] == "128K" and gpt[5] and gpt[9:10] != ["not in catalog"]
+        assert "gpt-4o" not in [r[0] for r in chat]  # shown once, under the served id
+        assert (
+            "Served by this endpoint: 4 models (3 in the catalog)" in picker.endpoint_status.value
+        )
+        assert unpack(picker.list.get_state()["packed"]) == picker.rows
+        # Picking a served id not in the catalog: a row, not a "not in catalog" extra.
+        ticked(picker, ["qwen2.5-coder:7b", "gpt-5.2"])
+        assert picker.provider.models == ["qwen2.5-coder:7b", "gpt-5.2"]
+        assert picker.list.unknown == []
+    finally:
+        picker.close()
+
+
+def test_an_endpoint_error_is_said_without_blocking(cfg: tk.TakopiConfig, proxy: Any) -> None:
+    secret = "sk-wrong-key-for-the-picker-42"
+    picker = make_picker(proxied(cfg, proxy, key=secret))
+    try:
+        wait_for(lambda: "unavailable" in picker.endpoint_status.value, "the error is shown")
+        status = picker.endpoint_status.value
+        assert "Key rejected" in status and secret not in status and "takopi-error" in status
+        assert picker.list.groups == ["models.dev catalog"]  # the catalog stays usable
+        assert len(picker.rows) > 20
+        # Fixing the key asks again.
+        picker.provider.set_api_key(proxy.key)
+        wait_for(lambda: len(picker.list.groups) == 2, "the list with the right key")
+        assert "Served by this endpoint" in picker.endpoint_status.value
+        # Refresh asks the endpoint again too (a proxy's new model shows up).
+        asked = len(proxy.requests_to("models"))
+        picker.refresh_button.click()
+        wait_for(lambda: len(proxy.requests_to("models")) > asked, "Refresh asks the endpoint")
+        wait_for(picker.refresh_done.is_set, "the catalog refresh")
+        wait_for(picker.endpoint.done.is_set, "the endpoint's answer")
+    finally:
+        picker.close()
+
+
+def test_a_base_url_set_later_lists_that_endpoint(cfg: tk.TakopiConfig, proxy: Any) -> None:
+    provider = cfg.add_provider("openai", id="later", api_key=proxy.key)
+    picker = make_picker(provider)
+    try:
+        assert picker.list.groups == ["models.dev catalog"] and picker.endpoint_status.value == ""
+        assert proxy.requests_to("models") == []  # the default endpoint is not asked
+        provider.base_url = proxy.base_url
+        wait_for(lambda: len(picker.list.groups) == 2, "the endpoint's list")
+        assert [r[0] for r in picker.rows if group(r) == 0][:3] == list(PROXY_IDS)
+        provider.base_url = ""
+        wait_for(lambda: picker.list.groups == ["models.dev catalog"], "the catalog alone")
+        assert picker.endpoint_status.value == ""
+    finally:
+        picker.close()
+
+
+def test_closing_the_picker_closes_its_endpoint_list(cfg: tk.TakopiConfig, proxy: Any) -> None:
+    proxy.delay = 0.3
+    picker = make_picker(proxied(cfg, proxy))
+    picker.close()
+    assert picker.endpoint._closed and picker.endpoint.done.is_set()
+    wait_for(lambda: len(proxy.requests_to("models")) == 1, "the request in flight ends")
+    assert picker.list.groups == ["models.dev catalog"]  # nothing is drawn after close

@@ -17,7 +17,9 @@ from typing import Any
 import ipywidgets as W
 
 from .._provider_types import PROVIDER_TYPES
+from ..catalog._display import format_tokens
 from ._bindings import Bindings, ErrorReporter, SafeLink
+from ._endpoint_list import EndpointList
 from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
 from ._html import PANEL_CSS, esc, muted
@@ -68,6 +70,9 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             layout={**BUTTON, "flex": "0 0 auto", "min_width": "96px"},
         )
         self.list = f.adopt(ModelList(purposes=self.purposes, value=list(provider.models)))
+        # What a Base URL override serves, listed above the catalog once the endpoint answers.
+        self.endpoint_status = f.make(W.HTML, value="")
+        self.endpoint = EndpointList(provider, self._endpoint_changed)
 
         children: list[W.Widget] = []
         if standalone:
@@ -75,6 +80,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         row = {"width": "100%", "align_items": "center", "flex_flow": "row wrap"}
         children += [
             f.make(W.HBox, children=(self.catalog_status, self.refresh_button), layout=row),
+            self.endpoint_status,
             self.list,
         ]
         if self._error_line is not None:
@@ -95,9 +101,20 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         b.observe(provider, self._models_changed, "models", where="Showing the selection")
         self.list.on_add = b.wrap("Adding a model id", self.add_model_id)
         b.on_click(self.refresh_button, self._refresh, where="Refreshing the catalog")
+        b.observe(
+            provider, self._base_url_changed, "base_url", where="Listing the endpoint's models"
+        )
+
+        if provider.type != "codex":  # Codex lists its plan's models its own way
+            b.on_credentials_changed(
+                provider._config,
+                self._endpoint_credentials_changed,
+                where="Listing the endpoint's models",
+            )
 
         self._load_catalog()
         self._show_rows()
+        self._load_endpoint()
 
     # -- the catalog ----------------------------------------------------------------------
 
@@ -191,21 +208,109 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
     # -- rows -----------------------------------------------------------------------------
 
+    # -- the endpoint's own list (a Base URL override) ----------------------------------------
+
+    def _load_endpoint(self, refresh: bool = False) -> None:
+        if self.endpoint.overridden:
+            self.endpoint.load(refresh=refresh)
+        else:
+            self._endpoint_changed()
+
+    def _base_url_changed(self, change: Any) -> None:
+        self._load_endpoint()
+
+    def _endpoint_credentials_changed(self, provider: Any) -> None:
+        if provider is self.provider:
+            self._load_endpoint(refresh=True)  # a new key may list other models
+
+    def _endpoint_changed(self) -> None:
+        """The endpoint's list arrived, failed, or is being asked for (any thread)."""
+        if self._bindings.closed:
+            return
+        try:
+            with self._lock:
+                self._show_endpoint_status()
+                self._show_rows()
+        except Exception as exc:  # a worker thread must not raise; the panel says it instead
+            self._report("Showing the endpoint's models", exc)
+
+    def _show_endpoint_status(self) -> None:
+        text = self.endpoint.describe() if self.endpoint.overridden else ""
+        if not text:
+            value = ""
+        elif self.endpoint.error:
+            value = f'<span class="takopi-error" style="font-size:11px">{esc(text)}</span>'
+        else:
+            value = f"<span class='takopi-muted' style='font-size:11px'>{esc(text)}</span>"
+        if self.endpoint_status.value != value:
+            self.endpoint_status.value = value
+
+    def _served(self) -> Any:
+        """The endpoint's list when it heads the picker (a Base URL override that answered)."""
+        return self.endpoint.models if self.endpoint.overridden else None
+
+    # -- rows -----------------------------------------------------------------------------
+
     def _show_rows(self) -> None:
-        """Send the rows of every tab to the browser (once per catalog, not per keystroke)."""
+        """Send the rows of every tab to the browser (once per list, not per keystroke).
+
+        With a Base URL override whose endpoint answered, two groups: what the endpoint
+        serves (catalog metadata where an id matched, "not in catalog" otherwise), then
+        the catalog's models it does not list, still reachable.
+        """
         with self._lock:
             subscription = self.provider.type == "codex"
-            rows = [
-                list_row(info, purpose, subscription=subscription)
-                for purpose in self.purposes
-                for info in self.index(purpose).models
-            ]
+            served = self._served()
+            if served is None:
+                groups = ["models.dev catalog"]
+                rows = [
+                    list_row(info, purpose, subscription=subscription)
+                    for purpose in self.purposes
+                    for info in self.index(purpose).models
+                ]
+            else:
+                from .._endpoint_models import GROUP_TITLES, picker_rows
+
+                groups = [GROUP_TITLES["endpoint"], "models.dev catalog, not listed by it"]
+                rows = []
+                for purpose in self.purposes:
+                    for row in picker_rows(
+                        self.index(purpose).models,
+                        served,
+                        [],
+                        overridden=True,
+                        purpose=purpose,
+                        extra=[],
+                    ):
+                        rows.append(self._row(row, purpose, subscription))
+            if self.list.groups != groups:
+                self.list.groups = groups
             if self.list.rows != rows:
                 self.list.rows = rows
             self._show_unknown()
 
+    @staticmethod
+    def _row(row: Any, purpose: str, subscription: bool) -> list[Any]:
+        group = 0 if row.group == "endpoint" else 1
+        if row.info is None:
+            context = format_tokens(row.context_window) if row.context_window else ""
+            cells: list[Any] = [row.id, "", "", context if context != "—" else "", "", "", "", ""]
+            return [*cells, 0, "not in catalog", "", purpose, group]
+        cells = list_row(row.info, purpose, subscription=subscription)
+        cells += [""] * (13 - len(cells))
+        cells[0], cells[11], cells[12] = row.id, purpose, group
+        if row.id != row.info.id and not cells[1]:
+            cells[1] = row.info.name  # "openai/gpt-4o" served as the catalog's gpt-4o
+        if row.context_window:
+            cells[3] = format_tokens(row.context_window)
+        while len(cells) > 1 and cells[-1] in ("", 0, None):
+            cells.pop()
+        return cells
+
     def _show_unknown(self) -> None:
-        unknown = [m for m in self.provider.models if not self.in_catalog(m)]
+        served = self._served()
+        listed = set(served.ids) if served is not None else set()
+        unknown = [m for m in self.provider.models if m not in listed and not self.in_catalog(m)]
         if self.list.unknown != unknown:
             self.list.unknown = unknown
 
@@ -244,6 +349,8 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             return
         if self._refreshing:
             return
+        if self.endpoint.overridden:
+            self._load_endpoint(refresh=True)  # a proxy's new models show up too
         self._refreshing = True
         self.refresh_button.disabled = True
         self.refresh_done.clear()
@@ -282,6 +389,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
+        self.endpoint.close()
         self._bindings.close()
         super().close()
         self._close_part()

@@ -140,6 +140,7 @@ def test_the_journey(page: Any, world: dict[str, Any]) -> None:
 
     # Type a key: it goes to the secret store and the field empties itself.
     key_field = form.locator("input[type=password]")
+    provider.key = KEY  # the loopback provider accepts the key typed here (its model list too)
     press_enter_in(key_field, KEY)
     expect(key_field).to_have_value("")
     expect(form).to_contain_text(re.compile(r"Saved in .*secrets\.json|keyring"))
@@ -148,6 +149,10 @@ def test_the_journey(page: Any, world: dict[str, Any]) -> None:
 
     # Search the catalog and tick two models with two plain clicks: both stay selected.
     picker = form.locator(".takopi-model-picker")
+    # A Base URL override: what the endpoint serves heads the list, the catalog below it.
+    expect(picker).to_contain_text(re.compile(r"Served by this endpoint: 3 models"))
+    expect(picker.locator(".tml-group").first).to_have_text("Served by this endpoint (2)")
+    expect(picker.locator(".tml-group").nth(1)).to_contain_text("models.dev catalog")
     search = picker.get_by_role("searchbox", name="Search models")
     search.fill("gpt-5")
     picker.get_by_role("checkbox", name="gpt-5.2", exact=True).click()
