@@ -171,7 +171,8 @@ def test_an_opencode_chatgpt_sign_in_is_taken_over_and_the_user_told(
         assert "openai" not in left and left["deepseek"]["key"] == OC_DEEPSEEK
         assert stat.S_IMODE(sources["opencode"].stat().st_mode) == 0o600
         provider.models = ["gpt-5.5"]
-        provider.base_url = fake.codex_base
+        provider.base_url = fake.codex_base  # the sign-in was made for chatgpt.com:
+        provider.confirm_base_url()  # confirm once that it may go to the stand-in
         assert tk.resolve(f"{provider.id}/gpt-5.5").chat("hi")
         assert fake.counts["refresh_ok"] == 1 and fake.counts["refresh_token_reused"] == 0
     assert places_with_secret(tokens.refresh_token, texts=[said, repr(provider)]) == []
