@@ -119,6 +119,7 @@ WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/providers/chatgpt/login", None),
     ("DELETE", "/providers/chatgpt/login", None),
     ("POST", "/providers/chatgpt/logout", None),
+    ("POST", "/providers/moved/confirm", None),
     ("PATCH", "/settings", {"default_model": "mine/claude-sonnet-4-5"}),
 ]
 
@@ -300,6 +301,32 @@ def test_what_the_panel_does_over_rest_is_what_kernels_see(
     corp = ok(server, "PATCH", "/providers/corp", {"models": ["gpt-5.2"]})["provider"]
     assert corp["managed"] is True and corp["models"] == ["gpt-5.2"]
     assert corp["base_url"] == "http://127.0.0.1:9/corp/v1"
+
+
+def test_a_key_held_back_after_a_move_is_confirmed_over_rest(
+    server: JupyterServer, kernel: Any
+) -> None:
+    """The panel's "Send key to new host" (issue 11's key-origin rule) over REST."""
+    from takopi_nb import MissingCredentialsError
+
+    ok(server, "POST", "/providers",
+       {"type": "openai", "id": "moved", "models": ["gpt-5.2"], "api_key": KEY_ADD},
+       status=201)  # fmt: skip
+    ok(server, "PATCH", "/providers/moved", {"base_url": "https://proxy.example.com/v1"})
+    kernel.reload_if_changed()
+    with pytest.raises(MissingCredentialsError, match="confirm"):
+        kernel.resolve("moved/gpt-5.2").headers()
+    origin = config_file(server)["providers"]
+    assert [p.get("key_origin") for p in origin if p["id"] == "moved"] == ["https://api.openai.com"]
+    confirmed = ok(server, "POST", "/providers/moved/confirm")["provider"]
+    assert confirmed["id"] == "moved" and KEY_ADD not in json.dumps(confirmed)
+    kernel.reload_if_changed()
+    assert kernel.resolve("moved/gpt-5.2").headers() == {"Authorization": f"Bearer {KEY_ADD}"}
+    assert [
+        p.get("key_origin") for p in config_file(server)["providers"] if p["id"] == "moved"
+    ] == ["https://proxy.example.com"]
+    assert ok(server, "DELETE", "/providers/moved") == {"removed": "moved"}
+    assert call(server, "POST", "/providers/nope/confirm").status_code == 404
 
 
 def test_chatgpt_sign_in_over_rest(server: JupyterServer, chatgpt: FakeChatGPT) -> None:

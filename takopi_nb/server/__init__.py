@@ -17,6 +17,7 @@ Routes (all behind the server's authentication, resource ``"takopi"``):
 ``PUT|DELETE /takopi/api/providers/<id>/key`` set / clear its API key (never returned)
 ``POST|GET|DELETE …/<id>/login``          "Sign in with ChatGPT": start, state, cancel
 ``POST /takopi/api/providers/<id>/logout`` sign out
+``POST /takopi/api/providers/<id>/confirm`` send the key to the moved Base URL
 ``GET|PATCH /takopi/api/settings``        the default and the embedding model
 ========================================  ============================================
 

@@ -259,6 +259,15 @@ class ProviderLogoutHandler(TakopiAPIHandler):
         await self.write_with(lambda cfg, _: logins.logout(cfg, provider_id), needs_body=False)
 
 
+class ProviderConfirmHandler(TakopiAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, provider_id: str) -> None:
+        await self.write_with(
+            lambda cfg, _: writes.confirm_base_url(cfg, provider_id), needs_body=False
+        )
+
+
 class SettingsHandler(TakopiAPIHandler):
     """The default and the embedding model."""
 
@@ -397,6 +406,7 @@ def route_table() -> list[tuple[str, type[APIHandler]]]:
         (r"/providers/(?P<provider_id>[^/]+)/key", ProviderKeyHandler),
         (r"/providers/(?P<provider_id>[^/]+)/login", ProviderLoginHandler),
         (r"/providers/(?P<provider_id>[^/]+)/logout", ProviderLogoutHandler),
+        (r"/providers/(?P<provider_id>[^/]+)/confirm", ProviderConfirmHandler),
         (r"/settings", SettingsHandler),
         (r"/resolve", ResolveHandler),
         (r"/catalog", CatalogHandler),

@@ -206,6 +206,22 @@ def clear_key(cfg: TakopiConfig, provider_id: str) -> dict[str, Any]:
     return {"provider": provider_view(cfg, provider)}
 
 
+def confirm_base_url(cfg: TakopiConfig, provider_id: str) -> dict[str, Any]:
+    """``provider.confirm_base_url()``: the key may go where the Base URL points now.
+
+    The panel's "Send key to new host": a key is bound to the origin it was saved
+    for and held back after the Base URL moves elsewhere, until confirmed once.
+    """
+
+    def work(_: list[str]) -> Provider:
+        provider = cfg.get(provider_id)
+        provider.confirm_base_url()
+        return provider
+
+    provider, _ = written(work)
+    return {"provider": provider_view(cfg, provider)}
+
+
 def set_models_of_config(cfg: TakopiConfig, body: object) -> dict[str, Any]:
     """The default and the embedding model (refs; ``""`` clears)."""
     given = fields(body, CONFIG_FIELDS)
