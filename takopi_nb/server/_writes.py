@@ -194,16 +194,23 @@ def set_key(cfg: TakopiConfig, provider_id: str, body: object) -> dict[str, Any]
     return {"provider": provider_view(cfg, provider), "stored_in": where, "warnings": notes}
 
 
-def clear_key(cfg: TakopiConfig, provider_id: str) -> dict[str, Any]:
-    """``provider.clear_api_key()``: an environment variable, if set, applies again."""
+def _call_on_provider(
+    cfg: TakopiConfig, provider_id: str, action: Callable[[Provider], object]
+) -> dict[str, Any]:
+    """Run one no-argument provider method the way every write runs, and show the result."""
 
     def work(_: list[str]) -> Provider:
         provider = cfg.get(provider_id)
-        provider.clear_api_key()
+        action(provider)
         return provider
 
     provider, _ = written(work)
     return {"provider": provider_view(cfg, provider)}
+
+
+def clear_key(cfg: TakopiConfig, provider_id: str) -> dict[str, Any]:
+    """``provider.clear_api_key()``: an environment variable, if set, applies again."""
+    return _call_on_provider(cfg, provider_id, lambda provider: provider.clear_api_key())
 
 
 def confirm_base_url(cfg: TakopiConfig, provider_id: str) -> dict[str, Any]:
@@ -212,14 +219,7 @@ def confirm_base_url(cfg: TakopiConfig, provider_id: str) -> dict[str, Any]:
     The panel's "Send key to new host": a key is bound to the origin it was saved
     for and held back after the Base URL moves elsewhere, until confirmed once.
     """
-
-    def work(_: list[str]) -> Provider:
-        provider = cfg.get(provider_id)
-        provider.confirm_base_url()
-        return provider
-
-    provider, _ = written(work)
-    return {"provider": provider_view(cfg, provider)}
+    return _call_on_provider(cfg, provider_id, lambda provider: provider.confirm_base_url())
 
 
 def set_models_of_config(cfg: TakopiConfig, body: object) -> dict[str, Any]:
