@@ -208,15 +208,17 @@ function render({ model, el }) {
     const extra = extraRows();
     const matched = matchesFor(s.tab).map((i) => rows[i]);
     const labels = model.get("groups");
-    let body = matched;
+    let shown = [...extra, ...matched];
     if (labels.length > 1) {
-      body = [];
+      // Ids selected by hand that no list has get a heading of their own, so they do not
+      // read as part of the first list.
+      shown = extra.length ? [{ header: `Selected by hand, in neither list (${extra.length})` }, ...extra] : [];
       labels.forEach((label, g) => {
         const members = matched.filter((r) => (r[12] || 0) === g);
-        if (members.length) body.push({ header: `${label} (${members.length})` }, ...members);
+        if (members.length) shown.push({ header: `${label} (${members.length})` }, ...members);
       });
     }
-    s.shown = [...extra, ...body];
+    s.shown = shown;
     s.rows = [...extra, ...matched];
     if (s.active[s.tab] >= s.shown.length) s.active[s.tab] = Math.max(0, s.shown.length - 1);
     spacer.style.height = `${s.shown.length * ROW_H}px`;
