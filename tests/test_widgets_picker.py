@@ -381,8 +381,15 @@ def test_a_base_url_set_later_lists_that_endpoint(cfg: tk.TakopiConfig, proxy: A
         assert proxy.requests_to("models") == []  # the default endpoint is not asked
         provider.base_url = proxy.base_url
         provider.confirm_base_url()  # the key was saved for api.openai.com: send it here once
-        wait_for(lambda: len(picker.list.groups) == 2, "the endpoint's list")
-        assert [r[0] for r in picker.rows if group(r) == 0][:3] == list(PROXY_IDS)
+        # groups and rows are two traits set one after the other on the fetch's thread:
+        # wait for both, not for the first alone.
+        wait_for(
+            lambda: (
+                len(picker.list.groups) == 2
+                and [r[0] for r in picker.rows if group(r) == 0][:3] == list(PROXY_IDS)
+            ),
+            "the endpoint's list",
+        )
         provider.base_url = ""
         wait_for(lambda: picker.list.groups == ["models.dev catalog"], "the catalog alone")
         assert picker.endpoint_status.value == ""
