@@ -24,7 +24,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-class Table:
+class _Shown:
+    """Text for terminals: ``repr()`` and IPython's pretty printer both give ``str()``."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+class Table(_Shown):
     """Rows of plain-text cells with a title and notes.
 
     ``_repr_html_`` gives an escaped HTML table (notebooks); ``str()``/``repr()`` and
@@ -88,12 +98,6 @@ class Table:
         lines.extend(self.notes)
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(str(self))
-
     # -- HTML ------------------------------------------------------------------------------
 
     def _repr_html_(self) -> str:
@@ -133,7 +137,7 @@ class Table:
         return "" if column in self._wrap else "white-space:nowrap;"
 
 
-class Lines:
+class Lines(_Shown):
     """A few lines of plain text shown as-is (escaped in HTML)."""
 
     def __init__(self, lines: Sequence[str]) -> None:
@@ -142,18 +146,12 @@ class Lines:
     def __str__(self) -> str:
         return "\n".join(self.lines)
 
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(str(self))
-
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
         return f'<div class="takopi-lines {IGNORE_CLASSES}">{body}</div>'
 
 
-class CommandHelp:
+class CommandHelp(_Shown):
     """Commands with their usage and a description, laid out for reading.
 
     Text (terminals): names in an aligned column, the description beside, the usage
@@ -188,12 +186,6 @@ class CommandHelp:
             lines.append("")
             lines.extend(line for note in self.notes for line in textwrap.wrap(note, 100))
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(str(self))
 
     def _repr_html_(self) -> str:
         esc = html.escape
