@@ -217,64 +217,79 @@ def magic_line(d: st.DataObject) -> str:
     return " ".join(parts).strip()
 
 
-def start_example(
-    isolated_env: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    keyring_backend: MemoryKeyring,
-    loopback: Loopback,
-) -> None:
-    """An empty config with a provider on each loopback fake, no key or sign-in left over."""
-    keyring_backend.passwords.clear()
-    cfg = fresh_config(isolated_env, monkeypatch)  # also cancels the last example's sign-ins
-    cfg.add_provider(
-        "openai",
-        id="work",
-        base_url=loopback.proxy.base_url,
-        api_key=loopback.proxy.key,
-        models=["gpt-5.2"],
-    )
-    cfg.add_provider(
-        "codex", id="chatgpt", base_url=loopback.chatgpt.codex_base, models=["gpt-5.4"]
-    )
+class MagicRunner:
+    """Runs ``%takopi`` lines in ``shell`` against the loopback fakes, one example at a time."""
+
+    def __init__(
+        self,
+        home: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        keyring_backend: MemoryKeyring,
+        loopback: Loopback,
+        shell: Any,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        self.home, self.monkeypatch, self.keyring = home, monkeypatch, keyring_backend
+        self.loopback, self.shell, self.capsys = loopback, shell, capsys
+
+    def start(self) -> None:
+        """An empty config with a provider on each loopback fake, no key or sign-in left over."""
+        self.keyring.passwords.clear()
+        cfg = fresh_config(self.home, self.monkeypatch)  # also cancels the last one's sign-ins
+        cfg.add_provider(
+            "openai",
+            id="work",
+            base_url=self.loopback.proxy.base_url,
+            api_key=self.loopback.proxy.key,
+            models=["gpt-5.2"],
+        )
+        cfg.add_provider(
+            "codex", id="chatgpt", base_url=self.loopback.chatgpt.codex_base, models=["gpt-5.4"]
+        )
+
+    def run(self, line: str, *, rich: bool) -> str:
+        """Run ``%takopi line``: only a one-line UsageError may come out, no secret ever, and
+        the file left behind loads cleanly. Returns what was shown (repr, error, output)."""
+        from IPython.core.error import UsageError
+
+        from takopi_nb._magics import _loaded
+
+        _loaded[self.shell].rich_display = rich  # a notebook (widgets) or a terminal (tables)
+        said: list[str] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tk.ConfigWarning)
+            try:
+                said.append(repr(self.shell.run_line_magic("takopi", line)))
+            except UsageError as exc:
+                assert "\n" not in str(exc)
+                said.append(f"UsageError: {exc}")
+        out = self.capsys.readouterr()
+        said += [out.out, out.err]
+        secrets = self.loopback.secrets
+        assert [text for text in said if any(secret in text for secret in secrets)] == []
+        loads_cleanly()
+        return "\n".join(said)
 
 
-def run_magic(shell: Any, line: str, *, rich: bool, secrets: tuple[str, ...], capsys: Any) -> str:
-    """Run ``%takopi line``: only a one-line UsageError may come out, no secret ever, and the
-    file left behind loads cleanly. Returns what was shown (the result's repr, or the error)."""
-    from IPython.core.error import UsageError
-
-    from takopi_nb._magics import _loaded
-
-    _loaded[shell].rich_display = rich  # a notebook (widgets) or a terminal (tables, waiting)
-    said: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tk.ConfigWarning)
-        try:
-            said.append(repr(shell.run_line_magic("takopi", line)))
-        except UsageError as exc:
-            assert "\n" not in str(exc)
-            said.append(f"UsageError: {exc}")
-    out = capsys.readouterr()
-    said += [out.out, out.err]
-    assert [text for text in said if any(secret in text for secret in secrets)] == []
-    loads_cleanly()
-    return "\n".join(said)
-
-
-@given(st.data())
-@SETTINGS
-def test_the_magic_raises_only_usage_errors_and_leaves_a_clean_file(
+@pytest.fixture
+def magic(
     isolated_env: Path,
     monkeypatch: pytest.MonkeyPatch,
     memory_keyring: MemoryKeyring,
     loopback: Loopback,
     shell: Any,
     capsys: pytest.CaptureFixture[str],
-    data: st.DataObject,
+) -> MagicRunner:
+    return MagicRunner(isolated_env, monkeypatch, memory_keyring, loopback, shell, capsys)
+
+
+@given(st.data())
+@SETTINGS
+def test_the_magic_raises_only_usage_errors_and_leaves_a_clean_file(
+    magic: MagicRunner, data: st.DataObject
 ) -> None:
-    start_example(isolated_env, monkeypatch, memory_keyring, loopback)
-    rich = data.draw(st.booleans())
-    run_magic(shell, magic_line(data), rich=rich, secrets=loopback.secrets, capsys=capsys)
+    magic.start()
+    magic.run(magic_line(data), rich=data.draw(st.booleans()))
 
 
 # The lines that reach past this process, each for sure (the fuzz above may not draw them):
@@ -297,16 +312,7 @@ REACHING_OUT = [
 
 @pytest.mark.parametrize(("line", "rich", "expected"), REACHING_OUT)
 def test_the_magic_lines_that_reach_out_stay_on_loopback(
-    isolated_env: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    memory_keyring: MemoryKeyring,
-    loopback: Loopback,
-    shell: Any,
-    capsys: pytest.CaptureFixture[str],
-    line: str,
-    rich: bool,
-    expected: str,
+    magic: MagicRunner, line: str, rich: bool, expected: str
 ) -> None:
-    start_example(isolated_env, monkeypatch, memory_keyring, loopback)
-    shown = run_magic(shell, line, rich=rich, secrets=loopback.secrets, capsys=capsys)
-    assert expected in shown
+    magic.start()
+    assert expected in magic.run(line, rich=rich)
