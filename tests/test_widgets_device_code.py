@@ -166,13 +166,16 @@ def test_a_sign_in_held_back_after_the_base_url_moved_is_confirmed_in_the_form(
     cfg: tk.TakopiConfig, fake: FakeChatGPT
 ) -> None:
     provider = cfg.add_provider("codex", id="chatgpt", base_url=fake.codex_base, models=["gpt-5.4"])
+    cfg.add_provider("openai", id="work", api_key="sk-work-0123456789abcdef", models=["m"])
     flow = provider.login()
     wait_for(lambda: flow.state == "waiting")
     fake.approve(flow.user_code)
     assert flow.wait(timeout=30) == "signed_in"
     wait_for(lambda: provider.status.startswith("signed in"))
-    form = ProviderForm(cfg, provider)
+    panel = ProvidersPanel(cfg)
     try:
+        other = panel.select("work")  # a form built by the same panel, with its own button
+        form = panel.select("chatgpt")
         confirm = form.confirm_key
         assert confirm.description == "Use sign-in at new host"
         assert confirm in form.children and confirm.layout.display == "none"
@@ -180,7 +183,7 @@ def test_a_sign_in_held_back_after_the_base_url_moved_is_confirmed_in_the_form(
         moved = fake.codex_base.replace("127.0.0.1", "localhost")
         form.base_url.set_state({"value": moved})
         assert provider.base_url == moved
-        assert confirm.layout.display != "none"
+        assert confirm.layout.display != "none" and other.confirm_key.layout.display == "none"
         assert "held back" in form.auth_status.value and "held back" in provider.status
         with pytest.raises(tk.MissingCredentialsError, match="Use sign-in at new host"):
             tk.resolve("chatgpt/gpt-5.4").headers()
@@ -192,4 +195,4 @@ def test_a_sign_in_held_back_after_the_base_url_moved_is_confirmed_in_the_form(
         form.base_url.set_state({"value": fake.codex_base})
         assert confirm.layout.display != "none"
     finally:
-        form.close()
+        panel.close()

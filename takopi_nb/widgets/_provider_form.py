@@ -158,7 +158,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self.auth_status = f.make(PrivateHTML, value="")
         self.device_area = f.make(W.VBox, children=(), layout={"width": "100%"})
         # Shown only while the credential is held back because the Base URL moved to another
-        # host (a key and a ChatGPT sign-in alike).
+        # host (a key and a ChatGPT sign-in alike). Its own layout: shown and hidden by it.
         self.confirm_key = f.make(
             W.Button,
             description="Send key to new host"
@@ -166,7 +166,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             else "Use sign-in at new host",
             icon="check",
             button_style="warning",
-            layout={**BUTTON, "display": "none"},
+            layout=f.own_layout(**BUTTON, display="none"),
         )
         b.on_click(self.confirm_key, self._confirm_clicked, where="Confirming the new host")
         b.observe(
