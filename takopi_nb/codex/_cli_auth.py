@@ -93,14 +93,19 @@ def _format_time(epoch: float | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def read_cli_sign_in(path: Path | str | None = None) -> CliSignIn:
+def read_cli_sign_in(
+    path: Path | str | None = None, *, codex_home: Path | str | None = None
+) -> CliSignIn:
     """The CLI's ChatGPT sign-in; AuthError saying what is missing and how to fix it.
 
-    ``path`` is an auth.json file; without it, wherever the CLI of
-    ``$CODEX_HOME`` keeps it (its config.toml's ``cli_auth_credentials_store``).
+    ``path`` is an auth.json file; without it, wherever the CLI of ``codex_home``
+    (default ``$CODEX_HOME``, else ``~/.codex``) keeps it: its config.toml's
+    ``cli_auth_credentials_store`` says the file or the OS keyring.
     """
-    link = str(Path(path).expanduser().resolve()) if path else home_link(default_codex_home())
-    return _sign_in_at(link)
+    if path:
+        return _sign_in_at(str(Path(path).expanduser().resolve()))
+    home = Path(codex_home).expanduser() if codex_home else default_codex_home()
+    return _sign_in_at(home_link(home))
 
 
 def _sign_in_at(link: str) -> CliSignIn:
