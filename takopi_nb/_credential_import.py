@@ -70,7 +70,7 @@ class FoundCredential:
     source: Literal["env", "llm", "opencode", "codex-cli"]
     name: str
     """The environment variable, or the entry's name in the file (for the Codex CLI:
-    ``auth.json`` or ``keyring``, where its sign-in was found)."""
+    ``auth.json`` or ``keyring``, where its sign-in was found, or ``unreadable``)."""
     provider_type: str | None
     """The type it fits, or None when takopi_nb has no such type."""
     kind: Literal["api_key", "oauth"]
@@ -85,7 +85,9 @@ class FoundCredential:
         if self.source == "codex-cli":
             if self.name == "keyring":
                 return f"codex-cli OS keyring (CODEX_HOME {self.path})"
-            return f"codex-cli {Path(self.path) / self.name}"
+            if self.name == "auth.json":
+                return f"codex-cli {Path(self.path) / self.name}"
+            return f"codex-cli (CODEX_HOME {self.path})"
         return f"{self.source} {self.path} [{self.name}]"
 
     @property
@@ -180,7 +182,7 @@ def _codex_cli_credential(codex_home: Path | None) -> FoundCredential | None:
     except CliSignInGone:
         return None
     except AuthError as exc:  # listed, so that the user learns why it cannot be used
-        return FoundCredential("codex-cli", "auth.json", "codex", "oauth", str(home), str(exc))
+        return FoundCredential("codex-cli", "unreadable", "codex", "oauth", str(home), str(exc))
     name = "keyring" if place.kind == "keyring" else "auth.json"
     if isinstance(doc.get("tokens"), dict):
         return FoundCredential("codex-cli", name, "codex", "oauth", str(home))

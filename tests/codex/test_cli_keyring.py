@@ -274,6 +274,7 @@ def test_an_unreadable_cli_sign_in_is_listed_with_the_reason(home: Path) -> None
     keyring.set_keyring(LockedKeyring())
     (found,) = tk.find_credentials()
     assert not found.importable and "Unlock it" in found.note
+    assert found.where == f"codex-cli (CODEX_HOME {home})"
     with pytest.raises(tk.ConfigError, match="cannot be imported"):
         tk.import_credential(found)
     assert tk.get_config().providers == []
@@ -282,3 +283,23 @@ def test_an_unreadable_cli_sign_in_is_listed_with_the_reason(home: Path) -> None
 def test_no_cli_sign_in_lists_nothing(home: Path) -> None:
     FakeCodexCli(home, "auto")
     assert tk.find_credentials() == []
+
+
+def test_the_magic_says_the_sign_in_is_in_the_keyring(
+    chatgpt: FakeChatGPT,
+    home: Path,
+    shell: InteractiveShell,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli = FakeCodexCli(home, "keyring")
+    tokens = chatgpt.issue_tokens()
+    cli.sign_in(tokens)
+    codex_provider(chatgpt)
+    shell.run_line_magic("takopi", "login chatgpt --from-codex-cli --yes")
+    out = capsys.readouterr().out
+    assert (
+        f'Codex CLI sign-in in the OS keyring (service "Codex Auth", account "{cli.account}"' in out
+    )
+    assert "written back to the OS keyring" in out
+    for secret in (tokens.access_token, tokens.refresh_token, tokens.id_token):
+        assert places_with_secret(secret, texts=[out]) == []
