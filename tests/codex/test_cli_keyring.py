@@ -303,3 +303,18 @@ def test_the_magic_says_the_sign_in_is_in_the_keyring(
     assert "written back to the OS keyring" in out
     for secret in (tokens.access_token, tokens.refresh_token, tokens.id_token):
         assert places_with_secret(secret, texts=[out]) == []
+
+
+def test_a_file_sign_in_of_the_cli_is_listed_with_its_path_and_shared(
+    chatgpt: FakeChatGPT, home: Path
+) -> None:
+    cli = FakeCodexCli(home)  # no setting: the CLI's default, auth.json
+    cli.sign_in(chatgpt.issue_tokens())
+    (found,) = tk.find_credentials()
+    assert (found.name, found.where) == ("auth.json", f"codex-cli {home / 'auth.json'}")
+    provider, said = tk.import_credential(found, into=codex_provider(chatgpt).id)
+    assert provider.id == "chatgpt" and "shared" in said
+    force_refresh(chatgpt)
+    assert cli.tokens()["refresh_token"] == stored()["refresh_token"]
+    cli.refresh(chatgpt.issuer)
+    assert chatgpt.counts["refresh_token_reused"] == 0
