@@ -8,6 +8,7 @@ the kernel side: what the browser gets, and what a tick it sends back does.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -388,6 +389,10 @@ def openai_host(cfg: tk.TakopiConfig) -> Iterator[Any]:
 DEFAULT_IDS = ("gpt-4o", "gpt-4o-mini", "ft:gpt-4o-mini:acme::a1b2c3")
 
 
+def text_of(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def listed(row: list[Any]) -> bool:
     return bool(row[8] & LISTED) if len(row) > 8 else False
 
@@ -402,7 +407,8 @@ def test_a_default_endpoint_marks_what_the_key_can_list(
         assert not any(listed(r) for r in picker.rows)  # the plain catalog meanwhile
         assert picker.endpoint.done.wait(60)
         status = picker.endpoint_status.value
-        assert "Your key can list 4 models; they are marked ● below." in status
+        assert "<span class='tml-mark tml-legend'>●</span>" in status  # coloured like the marks
+        assert "Your key can list 4 models; they are marked ● below." in text_of(status)
         assert picker.list.groups == [
             "models.dev catalog",
             "Also listed for your key, not in the catalog",

@@ -388,6 +388,10 @@ function render({ model, el }) {
     const [knowledge, released, updated] = (r[10] || "").split("|").map(longDate);
     add("Dates", [["knowledge", knowledge], ["released", released], ["updated", updated]].filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", "));
     details.append(title, table);
+    if (r[9] === "not in catalog") {
+      // Listed by the endpoint itself: say why most details are missing.
+      details.append(h("div", { class: "tml-muted", text: "Listed by the provider's endpoint; not in the models.dev catalog, so its prices and limits are unknown here." }));
+    }
   }
 
   function focusRow(i, scroll = true, step = 1) {
@@ -426,7 +430,11 @@ function render({ model, el }) {
     filterBar.replaceChildren(h("span", { class: "tml-muted", text: "Only:" }));
     const all = [...(FILTERS[s.tab] || FILTERS.embedding)];
     // Narrow to what the key can use; offered only once the endpoint said which those are.
-    if (listedIn[s.tab]) all.unshift(["listed", `● available to my key (${listedIn[s.tab]})`]);
+    if (listedIn[s.tab]) {
+      const mark = h("span", { class: "tml-mark", "aria-hidden": "true", text: "●" });
+      const label = h("span", {}, mark, ` available to my key (${listedIn[s.tab]})`);
+      all.unshift(["listed", label]);
+    }
     else s.filters[s.tab].listed = false;
     for (const [key, label] of all) {
       const box = h("input", { type: "checkbox" });

@@ -241,7 +241,9 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         elif self.endpoint.error:
             value = f'<span class="takopi-error" style="font-size:11px">{esc(text)}</span>'
         else:
-            value = f"<span class='takopi-muted' style='font-size:11px'>{esc(text)}</span>"
+            # The legend's ● in the colour of the marks it explains.
+            shown = esc(text).replace("●", "<span class='tml-mark tml-legend'>●</span>")
+            value = f"<span class='takopi-muted' style='font-size:11px'>{shown}</span>"
         if self.endpoint_status.value != value:
             self.endpoint_status.value = value
 
