@@ -434,8 +434,9 @@ function render({ model, el }) {
       const mark = h("span", { class: "tml-mark", "aria-hidden": "true", text: "●" });
       const label = h("span", {}, mark, ` available to my key (${listedIn[s.tab]})`);
       all.unshift(["listed", label]);
+    } else {
+      s.filters[s.tab].listed = false;
     }
-    else s.filters[s.tab].listed = false;
     for (const [key, label] of all) {
       const box = h("input", { type: "checkbox" });
       box.checked = Boolean(s.filters[s.tab][key]);
