@@ -100,7 +100,9 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument(
         "--live",
         action="store_true",
-        help="ask the provider's endpoint what it serves (GET /models) and show that first",
+        help="ask the provider's endpoint what it serves (GET /models): a Base URL "
+        "override's models come first; at the type's default endpoint, the models your key "
+        "can list are marked",
     )
     def _models_args() -> None:
         """Search the catalog models of a provider or a provider type (✓ marks selected ones)."""
@@ -517,7 +519,16 @@ class TakopiMagics(Magics):
         rows = picker_rows(
             matches, served, provider.models, overridden=overridden, purpose=purpose, extra=extra
         )
-        shown = rows if args.all else rows[: max(args.limit, len(served))]
+        # With an override the endpoint's own list heads the table and is always shown whole.
+        shown = rows if args.all else rows[: max(args.limit, len(served) if overridden else 0)]
+
+        def where(row: Any) -> str:
+            if row.group == "catalog":
+                return "catalog only" if overridden else "catalog"
+            if row.group == "endpoint" and not overridden:
+                return "listed for your key"
+            return GROUP_TITLES[row.group].lower()
+
         table_rows = [
             [
                 "✓" if row.selected else "",
@@ -525,16 +536,7 @@ class TakopiMagics(Magics):
                 row.name if row.name != row.id else "",
                 format_tokens(row.context_window),
                 price_pair(row.info) if row.info is not None else "",
-                "; ".join(
-                    part
-                    for part in (
-                        GROUP_TITLES[row.group].lower()
-                        if row.group != "catalog"
-                        else ("catalog only" if overridden else "catalog"),
-                        row.note,
-                    )
-                    if part
-                ),
+                "; ".join(part for part in (where(row), row.note) if part),
             ]
             for row in shown
         ]
@@ -543,13 +545,23 @@ class TakopiMagics(Magics):
             notes.append(
                 f"{len(rows) - len(shown)} more — refine the query, or use --limit N / --all."
             )
+        if not overridden:
+            listed = sum(1 for row in rows if row.group == "catalog" and row.served)
+            notes.append(
+                f"{listed} of the catalog's models are available to this key (its endpoint "
+                "lists them); ids it lists that the catalog lacks come last."
+            )
         notes.append(f"Select with: %takopi select {provider.id} MODEL...")
+        if overridden:
+            source = f"{len(listing)} models served by {listing.url}"
+        else:
+            source = f"your key can list {len(listing)} models ({listing.url})"
         return Table(
             ["sel", "id", "name", "context", "$ in / out per 1M", "where"],
             table_rows,
             title=(
-                f"{provider.id} ({provider.type_info.label}): {len(listing)} models served by "
-                f"{listing.url} · catalog: {get_catalog().describe()}"
+                f"{provider.id} ({provider.type_info.label}): {source} · "
+                f"catalog: {get_catalog().describe()}"
             ),
             notes=notes,
         )
