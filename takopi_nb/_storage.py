@@ -8,7 +8,6 @@ up at the next look without re-reading on every call.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 import time
@@ -16,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._document import ConfigSnapshot, empty_document, merge_layers
 from ._errors import ConfigError, ConfigWarning
@@ -28,9 +27,17 @@ from ._fileio import (
     stat_signature,
 )
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["ConfigStore", "Mutation"]
 
-log = logging.getLogger("takopi_nb.config")
+
+def _log() -> logging.Logger:
+    import logging  # only on a warning: a first resolve() need not import it (~5 ms)
+
+    return logging.getLogger("takopi_nb.config")
+
 
 Mutation = Callable[[dict[str, Any], ConfigSnapshot], dict[str, Any] | None]
 """Gets the fresh user document and the snapshot it gives; returns the new document or None."""
@@ -204,7 +211,7 @@ class ConfigStore:
         for problem in problems:
             if problem not in self._warned:
                 self._warned.add(problem)
-                log.warning("%s", problem)
+                _log().warning("%s", problem)
                 warnings.warn(problem, ConfigWarning, stacklevel=4)
 
     # -- writing ------------------------------------------------------------------------
