@@ -49,6 +49,7 @@ class ConfigStore:
     def __init__(self, path: Path | None = None, admin_paths: Sequence[Path] | None = None) -> None:
         self._path = path
         self._admin_paths = list(admin_paths) if admin_paths is not None else None
+        self._watched: tuple[str, ...] | None = None
         self._lock = threading.RLock()
         self._signature: tuple[StatSignature, ...] | None = None
         self._admin_signature: tuple[StatSignature, ...] | None = None
@@ -84,7 +85,12 @@ class ConfigStore:
         return self.path.with_name(self.path.name + ".lock")
 
     def _signatures(self) -> tuple[StatSignature, ...]:
-        return (stat_signature(self.path), *(stat_signature(p) for p in self.admin_paths))
+        watched = self._watched
+        if watched is None:
+            # As str, once: os.stat of a Path converts it on every call (~1 µs a file), and
+            # every resolve() checks every file.
+            watched = self._watched = (str(self.path), *map(str, self.admin_paths))
+        return tuple([stat_signature(p) for p in watched])
 
     # -- reading ------------------------------------------------------------------------
 
