@@ -217,6 +217,8 @@ def load_ext_ms(name: str, folder: Path, env: dict[str, str], repeat: int) -> li
 def in_kernel(env: dict[str, str], repeat: int, first_only: bool = False) -> dict[str, float]:
     from jupyter_client.manager import start_new_kernel
 
+    # Every kernel starts with an empty catalog cache: its first read is a first use.
+    env = dict(env, TAKOPI_NB_CACHE_DIR=tempfile.mkdtemp(dir=env["TAKOPI_NB_CACHE_DIR"]))
     km, kc = start_new_kernel(kernel_name="python3", env=env)
     try:
         chunks: list[str] = []
