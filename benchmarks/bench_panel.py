@@ -246,7 +246,7 @@ def main(argv: Sequence[str] = ()) -> list[list[str]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="runs per figure (median shown)")
     parser.add_argument(
-        "--kernels", type=int, default=3, help="fresh kernels for the first-build figure"
+        "--kernels", type=int, default=5, help="fresh kernels for the first-build figure"
     )
     args = parser.parse_args(list(argv))
     with tempfile.TemporaryDirectory(prefix="takopi-bench-") as tmp:
