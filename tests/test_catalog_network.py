@@ -339,7 +339,7 @@ def test_the_shipped_index_is_the_raw_snapshot_indexed() -> None:
 @pytest.mark.parametrize("shipped", ["missing", "damaged", "of another snapshot"])
 def test_without_a_usable_shipped_index_the_raw_snapshot_is_indexed_into_the_cache(
     make: MakeCatalog, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    shipped: str,
+    caplog: pytest.LogCaptureFixture, shipped: str,
 ) -> None:  # fmt: skip
     from takopi_nb.catalog import _bundled
     from takopi_nb.catalog._index import restamp
@@ -360,6 +360,7 @@ def test_without_a_usable_shipped_index_the_raw_snapshot_is_indexed_into_the_cac
     catalog = make(auto_refresh=False)
     assert catalog.source == "bundled" and len(catalog.models("openrouter")) == 337
     assert Index(path.read_bytes()).meta["origin"] == "bundled"
+    assert "the bundled catalog index is" in caplog.text  # a developer learns to rebuild it
     path.write_bytes(b"junk")  # a damaged cache is rebuilt too
     catalog = make(auto_refresh=False)
     assert catalog.source == "bundled" and len(catalog.models("openrouter")) == 337

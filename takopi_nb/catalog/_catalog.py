@@ -461,6 +461,11 @@ class Catalog:
             index = _bundled_index(data, snap.sha256)
             if index is not None:
                 return _Loaded(index, "bundled", False, snap.taken_at, None)
+            if data is shipped and shipped is not None:
+                log().warning(
+                    "the bundled catalog index is damaged or of another snapshot; indexing the "
+                    "snapshot (rebuild it: python -m takopi_nb.catalog._bundled)"
+                )
         from ._parse import CatalogDataError
 
         try:
