@@ -57,20 +57,45 @@ def _usage_error(exc: BaseException) -> UsageError:
     return UsageError(_one_line(f"{type(exc).__name__}: {exc}"))
 
 
-# -- subcommand argument parsers (built once, at import, by magic_arguments) ------------------
+# -- subcommand argument parsers (each built by magic_arguments on its first use) -------------
 
 
 CELL = "%%takopi"
+
+
+class _Arguments:
+    """A subcommand's ``@argument`` declarations; its argparse parser is built on first use."""
+
+    def __init__(self, func: Callable[..., None], name: str) -> None:
+        self._func = func
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self._func(*args, **kwargs)
+
+    @functools.cached_property
+    def parser(self) -> Any:
+        from IPython.core.magic_arguments import magic_arguments as build
+
+        return build(self._name)(self._func).parser  # type: ignore[attr-defined]
+
+
+def _lazy_magic_arguments(name: str) -> Callable[[Callable[..., None]], _Arguments]:
+    """``magic_arguments`` that defers building the parser: building all thirteen took
+    15-30 ms of the first ``%takopi`` of a session, whatever its subcommand."""
+    return lambda func: _Arguments(func, name)
 
 
 @functools.cache
 def parsers() -> dict[str, Callable[..., None]]:
     """The argument parsers of the subcommands (and of ``%%takopi``), by name.
 
-    Built by magic_arguments on first use, not at import: building ten argparse
-    parsers would take most of ``%load_ext``'s time budget.
+    Not at import (``%load_ext`` stays instant), and each argparse parser only when its
+    subcommand is first used.
     """
-    from IPython.core.magic_arguments import argument, magic_arguments
+    from IPython.core.magic_arguments import argument
+
+    magic_arguments = _lazy_magic_arguments
 
     @magic_arguments("takopi providers")
     def _providers_args() -> None:
