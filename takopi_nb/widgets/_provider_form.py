@@ -107,7 +107,11 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 self.rename_message,
                 f.make(W.HBox, children=(self.rename_confirm, self.rename_cancel)),
             ),
-            layout={"border": "1px solid #b26a00", "padding": "4px 8px", "margin": "2px 0"},
+            layout={
+                "border": "1px solid var(--jp-warn-color1, #f57c00)",
+                "padding": "4px 8px",
+                "margin": "2px 0",
+            },
         )
         self.rename_result = f.make(W.HTML, value="")
         self.id_area = f.make(W.VBox, children=(self.id_field,), layout={"width": "100%"})
@@ -164,7 +168,10 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 SecretInput(
                     value="",
                     description="API key",
-                    placeholder="Paste a key and press Enter: it goes to the keyring, not the notebook",
+                    # Short enough to show whole in the field at 900 px; the rest on hover.
+                    placeholder="Paste a key and press Enter",
+                    tooltip="The key goes to the secret store (OS keyring), never into the "
+                    "notebook, and the field empties itself.",
                     continuous_update=False,
                     style=f.style(W.Password, **FIELD),
                     layout=f.layout(flex="1 1 260px", max_width="520px", min_width="0"),
