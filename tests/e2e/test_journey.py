@@ -521,18 +521,22 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
     providers = p.locator("select").first
     providers.select_option("claude · no models selected")
     form = p.locator(".takopi-provider-form")
+    expect(form.get_by_role("textbox", name="Id", exact=True)).to_have_value("claude")
     expect(form).to_contain_text("No key yet. Paste one above, or set the environment variable")
     shot_of(form, "31-anthropic-without-key")
     # The Base URL moves to another host: the key is held back until confirmed.
     providers.select_option("money · usable")
+    expect(form.get_by_role("textbox", name="Id", exact=True)).to_have_value("money")
     press_enter_in(form.get_by_role("textbox", name="Base URL"), "http://localhost:1/v1")
-    expect(form.get_by_role("button", name="Send key to new host")).to_be_visible()
+    send = form.get_by_role("button", name="Send key to new host")
+    expect(send).to_be_visible()
+    assert send.bounding_box()["width"] < form.bounding_box()["width"] / 2  # a button, not a bar
     expect(form).to_contain_text("The key is held back")
     form.get_by_role("button", name="Test connection").click()
     expect(form.get_by_role("button", name="Test connection")).to_be_enabled()
     # And the panel's error line, and the remove confirmation.
     press_enter_in(form.get_by_role("textbox", name="Id", exact=True), "Bad Id!")
-    expect(p.locator(".takopi-error").first).to_be_visible()
+    expect(p.locator(".takopi-error", has_text="Invalid provider id 'Bad Id!'")).to_be_visible()
     p.get_by_role("button", name="Remove…").click()
     expect(p).to_contain_text("Remove money")
 
@@ -541,7 +545,7 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
         if theme == "dark" and page.locator("body").get_attribute("data-jp-theme-light") == "true":
             set_theme(page, "JupyterLab Dark")
         # Tall, so that each output is on screen whole for its picture.
-        page.set_viewport_size({"width": width, "height": 2000})
+        page.set_viewport_size({"width": width, "height": 2600})
         page.wait_for_timeout(500)  # one layout pass after the resize
         for index, source in enumerate(SCREENS, 1):
             output = cells.nth(index + 1).locator(".jp-OutputArea")
