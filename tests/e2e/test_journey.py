@@ -465,7 +465,7 @@ SCREENS = [
     "%takopi list",
     "%takopi help",
     "%takopi models money gpt-5",
-    "%takopi models money --live",
+    "%takopi models money gpt-5 --live",  # (the catalog also holds the hostile names)
     "%takopi models",
     "%takopi usage",
     "%takopi resolve money/gpt-5.2",
