@@ -507,7 +507,9 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             else:
                 where = f"from the environment variable {source.removeprefix('env:')}"
             verb = "Saved" if saved else "Key"
-            text = f"<span class='takopi-ok'>✓ {esc(verb)} {esc(where)}</span> {muted(tail)}"
+            # The masked tail (••••-key) never breaks at its hyphen.
+            tail_html = f"<span style='white-space:nowrap'>{muted(tail)}</span>"
+            text = f"<span class='takopi-ok'>✓ {esc(verb)} {esc(where)}</span> {tail_html}"
             if source.startswith("env:"):
                 text += muted(" — a key saved here takes precedence.")
             elif cleared and found:

@@ -176,9 +176,19 @@ def shot(page: Any, name: str) -> Path:
 
 
 def shot_of(locator: Any, name: str) -> Path:
-    """A screenshot of one element (an output, the panel), scrolled into view first."""
+    """A screenshot of one element (an output, the panel), scrolled into view first. The
+    window grows to hold a tall element whole (Lab's bars would cover part of it), then
+    goes back to its size."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(path))
+    page = locator.page
+    size = page.viewport_size
+    box = locator.bounding_box()
+    if box is not None and box["height"] > size["height"] - 200:
+        page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 300})
+    try:
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
     return path
