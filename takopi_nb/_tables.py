@@ -118,7 +118,7 @@ class Table:
             # Headings may wrap between words ("input / tokens"): on a narrow output the
             # columns shrink to their values, not to their headings.
             head = "".join(
-                f'<th style="text-align:{self._align(c)};{_CELL};padding:2px 8px 2px 0;'
+                f'<th style="text-align:{self._align(c)};{_CELL};padding:2px 7px 2px 0;'
                 f'border-bottom:1px solid {_RULE}">{esc(c)}</th>'
                 for c in self.columns
             )
@@ -127,7 +127,7 @@ class Table:
                 cells = "".join(
                     f'<td style="text-align:{self._align(self.columns[i])};{_CELL};'
                     f"{self._wrapping(self.columns[i])}"
-                    f'padding:1px 8px 1px 0;vertical-align:top">{self._text(self.columns[i], v)}</td>'
+                    f'padding:1px 7px 1px 0;vertical-align:top">{self._text(self.columns[i], v)}</td>'
                     for i, v in enumerate(row)
                 )
                 parts.append(f"<tr>{cells}</tr>")

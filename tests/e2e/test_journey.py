@@ -502,18 +502,20 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
         "for old in list(cfg.providers):\n    cfg.remove_provider(old.id)\n"
         f"cfg.add_provider('openai', id='money', base_url={provider.base_url!r},\n"
         f"    api_key={provider.key!r}, models=['gpt-5.2', 'gpt-5-mini', 'my-proxy-model'])\n"
-        "cfg.add_provider('anthropic', id='claude')\n"
+        "cfg.add_provider('anthropic', id='claude')\ncfg.add_provider('codex', id='chatgpt')\n"
         "cfg.default_model = 'money/gpt-5.2'\n"
         "tk.resolve('money/gpt-5.2').chat('Hello')"
     )
-    lab.write_notebook("screens.ipynb", [setup, "%takopi providers", *SCREENS])
+    # Two panels: the first shows the form's states, the second a ChatGPT sign-in under way.
+    panels = ["%takopi providers", "%takopi providers"]
+    lab.write_notebook("screens.ipynb", [setup, *panels, *SCREENS])
     page.set_viewport_size({"width": 1400, "height": 900})
     open_notebook(page, lab, "screens.ipynb")
     run_all(page)
     cells = page.locator(".jp-Notebook .jp-Cell")
     p = panel(page)
     expect(p).to_be_visible()
-    error = cells.nth(len(SCREENS) + 1).locator(".jp-OutputArea")
+    error = cells.nth(len(SCREENS) + 2).locator(".jp-OutputArea")
     expect(error).to_contain_text("UsageError: No provider or provider type 'nosuch'")
     expect(page.locator(".jp-OutputArea-output", has_text="Traceback")).to_have_count(0)
 
@@ -539,6 +541,14 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
     expect(p.locator(".takopi-error", has_text="Invalid provider id 'Bad Id!'")).to_be_visible()
     p.get_by_role("button", name="Remove…").click()
     expect(p).to_contain_text("Remove money")
+    # The device-code view, in the second panel.
+    second = page.locator(".takopi-panel").filter(has_text="LLM providers").nth(1)
+    second.locator("select").first.select_option("chatgpt · not signed in")
+    sign_in = second.locator(".takopi-provider-form")
+    expect(sign_in.get_by_role("textbox", name="Id", exact=True)).to_have_value("chatgpt")
+    sign_in.get_by_role("button", name="Sign in with ChatGPT").click()
+    device = sign_in.locator(".takopi-device-code")
+    expect(device).to_contain_text(re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4,5}"))
 
     notebook = page.locator(".jp-Notebook")
     for theme, width in (("light", 1400), ("light", 900), ("dark", 900), ("dark", 1400)):
@@ -548,9 +558,10 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
         page.set_viewport_size({"width": width, "height": 2600})
         page.wait_for_timeout(500)  # one layout pass after the resize
         for index, source in enumerate(SCREENS, 1):
-            output = cells.nth(index + 1).locator(".jp-OutputArea")
+            output = cells.nth(index + 2).locator(".jp-OutputArea")
             shot_of(output, f"30-{theme}-{width}-{index:02d}-{screen_name(source)}")
         shot_of(p, f"31-{theme}-{width}-panel-states")
+        shot_of(sign_in, f"32-{theme}-{width}-device-code")
         assert notebook.evaluate(CUT) == [], (theme, width)
         # Nine columns of numbers: at 900 px the usage table scrolls in its own box, as a
         # DataFrame does; every other output fits.
