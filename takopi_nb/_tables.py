@@ -118,7 +118,7 @@ class Table:
             # Headings may wrap between words ("input / tokens"): on a narrow output the
             # columns shrink to their values, not to their headings.
             head = "".join(
-                f'<th style="text-align:{self._align(c)};{_CELL};padding:2px 7px 2px 0;'
+                f'<th style="text-align:{self._align(c)};{_CELL};padding:2px 7px 2px 0;vertical-align:bottom;'
                 f'border-bottom:1px solid {_RULE}">{esc(c)}</th>'
                 for c in self.columns
             )
