@@ -553,7 +553,7 @@ class TakopiMagics(Magics):
             [
                 "✓" if row.selected else "",
                 row.id,
-                row.name if row.name != row.id else "",
+                _name_beside(row.id, row.name),
                 format_tokens(row.context_window),
                 price_pair(row.info) if row.info is not None else "",
                 "; ".join(part for part in (where(row), row.note) if part),
@@ -581,6 +581,7 @@ class TakopiMagics(Magics):
             hidden=len(rows) - len(shown),
             notes=notes,
             provider_id=provider.id,
+            wrap=["name", "where"],
         )
 
     def _cmd_select(self, args: Any) -> None:
@@ -894,6 +895,17 @@ def _models_table(
     )
 
 
+def _name_beside(model_id: str, name: str) -> str:
+    """``name``, or "" when it only spells the id differently ("GPT-5.4 mini" beside
+    ``gpt-5.4-mini``): the column then takes no width from the narrow outputs."""
+    import re
+
+    def key(text: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", text.lower())
+
+    return "" if key(name) == key(model_id) else name
+
+
 def _catalog_row(info: Any, selected: bool) -> list[Any]:
     """One row of ``%takopi models`` for a catalog model."""
     from .catalog._display import format_tokens
@@ -913,7 +925,7 @@ def _catalog_row(info: Any, selected: bool) -> list[Any]:
     return [
         "✓" if selected else "",
         info.id,
-        info.name,
+        _name_beside(info.id, info.name),
         format_tokens(info.context_window),
         price_pair(info),
         " ".join(flags),

@@ -15,6 +15,15 @@ from ._mathjax import IGNORE_CLASSES
 
 __all__ = ["CommandHelp", "Lines", "Table"]
 
+# JupyterLab's theme variables (light and dark); the fallbacks are for other front ends.
+_MUTED = "var(--jp-content-font-color2, #555)"
+_RULE = "var(--jp-border-color1, #999)"
+_BOX = "max-width:100%;overflow-x:auto"
+# JupyterLab right-aligns and pads every cell of an HTML output's table and centres the
+# table: each cell and the table say what they want.
+_TABLE = "border-collapse:collapse;font-size:0.92em;margin:0 0 4px 0;table-layout:auto"
+_CELL = "line-height:1.4"
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -102,23 +111,27 @@ class Table(_Shown):
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        # Prices such as "$1.25 / $10" are money: MathJax must not typeset them.
-        parts = [f'<div class="takopi-table {IGNORE_CLASSES}">']
+        # Prices such as "$1.25 / $10" are money: MathJax must not typeset them. A table wider
+        # than the output (900 px with the file browser open) scrolls inside its own box
+        # instead of being cut at the output's edge.
+        parts = [f'<div class="takopi-table {IGNORE_CLASSES}" style="{_BOX}">']
         if self.title:
             parts.append(f'<div style="font-weight:600;margin:2px 0 4px">{esc(self.title)}</div>')
         if self.rows:
-            parts.append('<table style="border-collapse:collapse;font-size:0.92em">')
+            parts.append(f'<table style="{_TABLE}">')
+            # Headings may wrap between words ("input / tokens"): on a narrow output the
+            # columns shrink to their values, not to their headings.
             head = "".join(
-                f'<th style="text-align:{self._align(c)};padding:2px 10px 2px 0;'
-                f'white-space:nowrap;border-bottom:1px solid #999">{esc(c)}</th>'
+                f'<th style="text-align:{self._align(c)};{_CELL};padding:2px 7px 2px 0;vertical-align:bottom;'
+                f'border-bottom:1px solid {_RULE}">{esc(c)}</th>'
                 for c in self.columns
             )
             parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
             for row in self.rows:
                 cells = "".join(
-                    f'<td style="text-align:{self._align(self.columns[i])};'
+                    f'<td style="text-align:{self._align(self.columns[i])};{_CELL};'
                     f"{self._wrapping(self.columns[i])}"
-                    f'padding:1px 10px 1px 0;vertical-align:top">{esc(v)}</td>'
+                    f'padding:1px 7px 1px 0;vertical-align:top">{self._text(self.columns[i], v)}</td>'
                     for i, v in enumerate(row)
                 )
                 parts.append(f"<tr>{cells}</tr>")
@@ -126,7 +139,7 @@ class Table(_Shown):
         elif not self.notes:
             parts.append("<div><i>(nothing to show)</i></div>")
         for note in self.notes:
-            parts.append(f'<div style="margin-top:4px;color:#555">{esc(note)}</div>')
+            parts.append(f'<div style="margin-top:4px;color:{_MUTED}">{esc(note)}</div>')
         parts.append("</div>")
         return "".join(parts)
 
@@ -135,6 +148,12 @@ class Table(_Shown):
 
     def _wrapping(self, column: str) -> str:
         return "" if column in self._wrap else "white-space:nowrap;"
+
+    def _text(self, column: str, value: str) -> str:
+        """The escaped cell; in a wrapping column a URL or a path may also break after each
+        ``/``, so that it does not push the table past a narrow output's edge."""
+        text = html.escape(value)
+        return text.replace("/", "/<wbr>") if column in self._wrap else text
 
 
 class Lines(_Shown):
@@ -191,15 +210,15 @@ class CommandHelp(_Shown):
         esc = html.escape
         mono = "font-family:var(--jp-code-font-family,monospace);white-space:nowrap"
         parts = [
-            f'<div class="takopi-help {IGNORE_CLASSES}">',
+            f'<div class="takopi-help {IGNORE_CLASSES}" style="{_BOX}">',
             f'<div style="font-weight:600;margin:2px 0 6px">{esc(self.title)}</div>',
-            '<table style="border-collapse:collapse;font-size:0.92em">',
+            f'<table style="{_TABLE}">',
         ]
         for name, usage, description in self.entries:
             parts.append(
-                f'<tr><td style="{mono};font-weight:600;padding:3px 14px 3px 0;'
+                f'<tr><td style="{mono};text-align:left;font-weight:600;padding:3px 14px 3px 0;'
                 f'vertical-align:top">{esc(name)}</td>'
-                f'<td style="padding:3px 0;vertical-align:top">{esc(description)}'
+                f'<td style="text-align:left;padding:3px 0;vertical-align:top">{esc(description)}'
                 f'<br><code style="opacity:0.8">{_unbroken_words(usage)}</code></td></tr>'
             )
         parts.append("</table>")

@@ -28,7 +28,7 @@ def test_currency_stays_literal_and_maths_stays_maths(reply: str, shown: str) ->
 
 def test_html_outputs_are_ignored_by_mathjax() -> None:
     table = Table(["model", "$ in / out"], [["gpt-5.2", "$1.75 / $14"]])
-    assert table._repr_html_().startswith(f'<div class="takopi-table {IGNORE_CLASSES}">')
+    assert table._repr_html_().startswith(f'<div class="takopi-table {IGNORE_CLASSES}"')
     assert "$1.75 / $14" in table._repr_html_()
     assert f'class="takopi-lines {IGNORE_CLASSES}"' in Lines(["$5"])._repr_html_()
     assert "mathjax_ignore" in IGNORE_CLASSES  # the class JupyterLab 4's MathJax 3 honours

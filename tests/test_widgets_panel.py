@@ -338,6 +338,13 @@ def test_rename_needs_confirmation(panel: ProvidersPanel, cfg: tk.TakopiConfig) 
     assert p.id == "main" and form.id_field.value == "main"
     assert "already used" in panel.errors[-1]
 
+    # An id that could never be saved is said at once, without asking "Rename main to …?".
+    form.id_field.set_state({"value": "Bad Id!"})
+    assert form.pending_rename is None and form.id_field.value == "main"
+    assert (
+        "Invalid provider id 'Bad Id!'" in panel.errors[-1] and "Try 'bad-id'" in panel.errors[-1]
+    )
+
 
 def test_default_and_embedding_pickers_offer_the_right_models(
     panel: ProvidersPanel, cfg: tk.TakopiConfig

@@ -43,21 +43,20 @@ PANEL_CSS = (
 .takopi-panel { font-size: 13px; }
 .takopi-panel .takopi-code { font-family: var(--jp-code-font-family, monospace); font-size: 2em;
   letter-spacing: 0.12em; font-weight: 600; user-select: all; -webkit-user-select: all;
-  padding: 4px 12px; border: 1px dashed #888; border-radius: 4px; display: inline-block; }
+  padding: 4px 12px; border: 1px dashed var(--jp-border-color1, #888); border-radius: 4px; display: inline-block; }
 .takopi-panel .takopi-badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px;
   line-height: 16px; margin-left: 4px; border: 1px solid currentColor; white-space: nowrap; }
 .takopi-panel .takopi-muted { color: var(--jp-ui-font-color2, #666); }
-.takopi-panel .takopi-error { color: #c62828; }
-.takopi-panel .takopi-ok { color: #2e7d32; }
-.takopi-panel .takopi-warn { color: #b26a00; }
-.takopi-panel .takopi-info { color: #1565c0; }
-/* Dark themes: the light theme's status colours are too dark to read (WCAG AA 4.5:1). */
-body[data-jp-theme-light="false"] .takopi-panel .takopi-ok { color: #81c784; }
-body[data-jp-theme-light="false"] .takopi-panel .takopi-warn,
-body[data-jp-theme-light="false"] .tml-badge, body[data-jp-theme-light="false"] .tml-unknown .tml-flags { color: #ffb74d; }
-body[data-jp-theme-light="false"] .takopi-panel .takopi-error { color: #e57373; }
-body[data-jp-theme-light="false"] .takopi-panel .takopi-info { color: #4dd0e1; }
-body[data-jp-theme-light="false"] .tml-badge-ok { color: #81c784; }
+/* Status colours from the theme, moved towards its strongest text colour (black on a light
+   theme, white on a dark one): the theme's own shades are below WCAG AA 4.5:1 as text
+   (orange on white: 3.8:1). */
+.takopi-panel .takopi-error { color: color-mix(in srgb, var(--jp-error-color0, #b71c1c) 70%, var(--jp-ui-font-color0, #000)); }
+.takopi-panel .takopi-ok { color: color-mix(in srgb, var(--jp-success-color0, #1b5e20) 70%, var(--jp-ui-font-color0, #000)); }
+.takopi-panel .takopi-warn { color: color-mix(in srgb, var(--jp-warn-color0, #e65100) 70%, var(--jp-ui-font-color0, #000)); }
+.takopi-panel .takopi-info { color: color-mix(in srgb, var(--jp-info-color0, #006064) 70%, var(--jp-ui-font-color0, #000)); }
+/* The orange button (Rename, Send key to new host): ipywidgets writes the light theme's white
+   on it, 2.7:1; dark text reads on it in every theme (as on a warning sign). */
+.takopi-panel .jupyter-button.mod-warning { color: var(--md-grey-900, #212121); }
 /* The provider list's selected row: the theme's strongest text on a plain grey. */
 .takopi-panel select option:checked { color: var(--jp-ui-font-color0, #000); font-weight: 600;
   background: var(--jp-layout-color3, #bdbdbd) linear-gradient(var(--jp-layout-color3, #bdbdbd), var(--jp-layout-color3, #bdbdbd)); }
@@ -65,7 +64,7 @@ body[data-jp-theme-light="false"] .tml-badge-ok { color: #81c784; }
 .takopi-panel .widget-inline-hbox, .takopi-panel .widget-hbox { min-width: 0; }
 .takopi-stale-note { display: none !important; }
 .takopi-panel.jupyter-widgets-disconnected > .takopi-stale-note { display: block !important;
-  padding: 6px 10px; border: 1px solid var(--jp-warn-color1, #b26a00); border-radius: 2px; }
+  padding: 6px 10px; border: 1px solid var(--jp-warn-color1, #f57c00); border-radius: 2px; }
 .takopi-panel.jupyter-widgets-disconnected > :not(.takopi-stale-note) { display: none !important; }
 .takopi-panel.jupyter-widgets-disconnected::before, .takopi-stale-note::before { display: none !important; }
 .takopi-panel a { color: var(--jp-content-link-color, #1976d2); text-decoration: underline; }

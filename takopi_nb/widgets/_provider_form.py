@@ -17,7 +17,7 @@ from traitlets import Unicode
 
 from .._provider_types import PROVIDER_TYPES
 from .._secrets import mask_secret
-from .._validation import check_provider_id, looks_like_secret, origin_of
+from .._validation import check_provider_id, origin_of
 from ._bindings import Bindings, ErrorReporter, SafeDirectionalLink
 from ._device_code import DeviceCodeView
 from ._errors import PanelPart
@@ -107,7 +107,11 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 self.rename_message,
                 f.make(W.HBox, children=(self.rename_confirm, self.rename_cancel)),
             ),
-            layout={"border": "1px solid #b26a00", "padding": "4px 8px", "margin": "2px 0"},
+            layout={
+                "border": "1px solid var(--jp-warn-color1, #f57c00)",
+                "padding": "4px 8px",
+                "margin": "2px 0",
+            },
         )
         self.rename_result = f.make(W.HTML, value="")
         self.id_area = f.make(W.VBox, children=(self.id_field,), layout={"width": "100%"})
@@ -166,7 +170,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             else "Use sign-in at new host",
             icon="check",
             button_style="warning",
-            layout=f.own_layout(**BUTTON, display="none"),
+            layout=f.own_layout(**BUTTON, display="none", align_self="flex-start"),
         )
         b.on_click(self.confirm_key, self._confirm_clicked, where="Confirming the new host")
         b.observe(
@@ -178,7 +182,10 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 SecretInput(
                     value="",
                     description="API key",
-                    placeholder="Paste a key and press Enter: it goes to the keyring, not the notebook",
+                    # Short enough to show whole in the field at 900 px; the rest on hover.
+                    placeholder="Paste key, press Enter",
+                    tooltip="The key goes to the secret store (OS keyring), never into the "
+                    "notebook, and the field empties itself.",
                     continuous_update=False,
                     style=f.style(W.Password, **FIELD),
                     layout=f.layout(flex="1 1 260px", max_width="520px", min_width="0"),
@@ -315,10 +322,13 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         if new == old or not new:
             self._close_rename(reset=True)
             return
-        if looks_like_secret(new):
-            # A key pasted into the wrong field: never echo it, and take it out of the field.
+        try:
+            # Before asking "Rename …?": an id that cannot be saved is said at once. A key
+            # pasted into the wrong field gets a masked error and leaves the field.
+            check_provider_id(new)
+        except Exception:
             self._close_rename(reset=True)
-            check_provider_id(new)  # raises the masked error the panel's error line shows
+            raise  # the panel's error line shows it
         self.rename_message.value = (
             f"<div class='takopi-warn'><b>Rename {esc(old)!s} to {esc(new)}?</b></div>"
             "<div>Provider ids are part of every saved ref: refs such as "
@@ -476,7 +486,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                     "“Use sign-in at new host” to use it there."
                 )
             if hint:
-                text = f"<span class='takopi-warn'>{esc(hint)}</span> " + text
+                text = f"<div class='takopi-warn'>{esc(hint)}</div>" + text
             self.auth_status.value = text
             return
         found = runtime.stored_api_key(p.record)
@@ -505,13 +515,15 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             else:
                 where = f"from the environment variable {source.removeprefix('env:')}"
             verb = "Saved" if saved else "Key"
-            text = f"<span class='takopi-ok'>✓ {esc(verb)} {esc(where)}</span> {muted(tail)}"
+            # The masked tail (••••-key) never breaks at its hyphen.
+            tail_html = f"<span style='white-space:nowrap'>{muted(tail)}</span>"
+            text = f"<span class='takopi-ok'>✓ {esc(verb)} {esc(where)}</span> {tail_html}"
             if source.startswith("env:"):
                 text += muted(" — a key saved here takes precedence.")
             elif cleared and found:
                 text = muted("Stored key deleted; ") + text
         if hint:
-            text = f"<span class='takopi-warn'>{esc(hint)}</span> " + text
+            text = f"<div class='takopi-warn'>{esc(hint)}</div>" + text
         if self.clear_key is not None:
             self.clear_key.disabled = runtime.secrets.get(p.id) is None
         self.auth_status.value = text

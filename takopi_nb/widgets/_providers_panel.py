@@ -156,7 +156,7 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 self.remove_message,
                 f.make(W.HBox, children=(self.remove_confirm, self.remove_cancel)),
             ),
-            layout={"border": "1px solid #c62828", "padding": "4px 8px"},
+            layout={"border": "1px solid var(--jp-error-color1, #d32f2f)", "padding": "4px 8px"},
         )
         self.left_tail = f.make(W.VBox, children=(), layout={"width": "100%"})
         self.left = f.make(

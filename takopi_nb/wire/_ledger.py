@@ -138,6 +138,7 @@ def usage(*, as_frame: bool | None = None) -> Any:
         title="Usage this session",
         notes=notes,
         numeric=_COLUMNS[1:],
+        wrap=["ref"],
     )
 
 

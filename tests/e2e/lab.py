@@ -158,6 +158,13 @@ def run_all(page: Any) -> None:
 
     page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
     page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+    # The status bar reads "Idle" between two cells (and before the first one starts): done
+    # is when every code cell has its execution count.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+                 .every((p) => /\\[\\d+\\]/.test(p.textContent))""",
+        timeout=180_000,
+    )
     expect(page.locator("#jp-main-statusbar")).to_contain_text(KERNEL_IDLE, timeout=90_000)
 
 
@@ -165,4 +172,23 @@ def shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def shot_of(locator: Any, name: str) -> Path:
+    """A screenshot of one element (an output, the panel), scrolled into view first. The
+    window grows to hold a tall element whole (Lab's bars would cover part of it), then
+    goes back to its size."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page = locator.page
+    size = page.viewport_size
+    box = locator.bounding_box()
+    if box is not None and box["height"] > size["height"] - 200:
+        page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 300})
+    try:
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
     return path

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import default_routes
 from tests.e2e.conftest import stop_lab
-from tests.e2e.lab import Lab, open_notebook, run_all, shot, start_lab
+from tests.e2e.lab import Lab, open_notebook, run_all, shot, shot_of, start_lab
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.models_dev import ModelsDevServer, snapshot_doc
 from tests.fakes.providers import FakeProvider
@@ -114,8 +114,8 @@ def test_quickstart_notebook_runs_top_to_bottom(page: Any, world: dict[str, Any]
     expect(outputs.filter(has_text="Traceback")).to_have_count(0)
     expect(page.locator(".jp-RenderedMarkdown").last).not_to_be_empty()
     shot(page, "01-quickstart-end")
-    page.locator(".takopi-panel").first.scroll_into_view_if_needed()
-    shot(page, "01-quickstart-panel")
+    # Lab renders only the cells on screen: the element's own picture waits for it.
+    shot_of(page.locator(".takopi-panel").first, "01-quickstart-panel")
     lab.stop_sessions()
 
 
@@ -278,23 +278,52 @@ def test_the_journey(page: Any, world: dict[str, Any]) -> None:
     assert not page.js_errors, page.js_errors
 
 
-CONTRAST = """
-(el) => {
-  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+# Colours as the browser computes them: rgb()/rgba(), or color(srgb r g b / a) (0-1) for
+# color-mix(). Text with alpha is blended over its background first.
+COLOURS = """
+  const rgba = (s) => {
+    const n = (s.match(/[\\d.]+/g) || []).map(Number);
+    const k = s.startsWith("color(") ? 255 : 1;
+    return [n[0] * k, n[1] * k, n[2] * k, n.length > 3 ? n[3] : 1];
+  };
   const lum = ([r, g, b]) => {
     const f = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
   };
-  let back = el;
-  while (back && (rgb(getComputedStyle(back).backgroundColor)[3] === 0
-                  || getComputedStyle(back).backgroundColor === "transparent")) {
-    back = back.parentElement;
-  }
-  const a = lum(rgb(getComputedStyle(el).color));
-  const b = lum(rgb(back ? getComputedStyle(back).backgroundColor : "rgb(255,255,255)"));
-  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-}
+  const backOf = (el) => {
+    let back = el;
+    while (back && rgba(getComputedStyle(back).backgroundColor)[3] === 0) back = back.parentElement;
+    return back ? rgba(getComputedStyle(back).backgroundColor) : [255, 255, 255, 1];
+  };
+  const ratio = (el) => {
+    const b = backOf(el);
+    const f = rgba(getComputedStyle(el).color);
+    const mixed = [0, 1, 2].map((i) => f[i] * f[3] + b[i] * (1 - f[3]));
+    const [x, y] = [lum(mixed), lum(b)];
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  };
 """
+CONTRAST = "(el) => {" + COLOURS + "return ratio(el); }"
+# Every element showing text of its own, below WCAG AA (4.5:1; 3:1 for large text).
+LOW_CONTRAST = (
+    "(root) => {"
+    + COLOURS
+    + """
+  const low = [];
+  for (const ours of root.querySelectorAll(".takopi-panel, .takopi-table, .takopi-help, .takopi-lines")) {
+    for (const el of [ours, ...ours.querySelectorAll("*")]) {
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !el.checkVisibility() || el.closest(":disabled, [disabled], option")) continue;
+      const style = getComputedStyle(el);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const r = ratio(el);
+      if (r < (large ? 3 : 4.5)) low.push(`${el.className}: ${el.textContent.trim().slice(0, 40)} (${r.toFixed(2)})`);
+    }
+  }
+  return low;
+}"""
+)
 
 SIDEWAYS = """
 (root) => [root, ...root.querySelectorAll("*")]
@@ -436,6 +465,120 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
     page.set_viewport_size({"width": 1400, "height": 900})
     p.scroll_into_view_if_needed()
     shot(page, "23-dark-1400")
+    set_theme(page, "JupyterLab Light")
+    assert not page.js_errors, page.js_errors
+
+
+# Every text output of the magic, shown at both widths in both themes.
+SCREENS = [
+    "%takopi list",
+    "%takopi help",
+    "%takopi models money gpt-5",
+    "%takopi models money gpt-5 --live",  # (the catalog also holds the hostile names)
+    "%takopi models",
+    "%takopi usage",
+    "%takopi resolve money/gpt-5.2",
+    "%takopi import",
+    "%takopi models nosuch",  # last: Run All stops at an error
+]
+OURS = ".takopi-panel, .takopi-table, .takopi-help, .takopi-lines"
+# Our outputs that stick out of their output area (cut off at its edge), and the ones that
+# need a sideways scroll of their own to be read whole (by their first line).
+CUT = f"""
+(root) => [...root.querySelectorAll("{OURS}")]
+  .filter((el) => el.checkVisibility())
+  .filter((el) => el.getBoundingClientRect().right
+                  > el.closest(".jp-OutputArea-output").getBoundingClientRect().right + 1)
+  .map((el) => el.textContent.slice(0, 40))
+"""
+SCROLLING = f"""
+(root) => [...root.querySelectorAll("{OURS}")]
+  .filter((el) => el.checkVisibility() && el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.firstElementChild.textContent)
+"""
+
+
+def screen_name(source: str) -> str:
+    return "-".join(source.replace("%takopi", "").replace("/", "_").split())
+
+
+def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, Any]) -> None:
+    lab: Lab = world["lab"]
+    provider: FakeProvider = world["provider"]
+    provider.reply = "Hi there."
+    setup = (
+        "import takopi_nb as tk\n%load_ext takopi_nb\ncfg = tk.get_config()\n"
+        "for old in list(cfg.providers):\n    cfg.remove_provider(old.id)\n"
+        f"cfg.add_provider('openai', id='money', base_url={provider.base_url!r},\n"
+        f"    api_key={provider.key!r}, models=['gpt-5.2', 'gpt-5-mini', 'my-proxy-model'])\n"
+        "cfg.add_provider('anthropic', id='claude')\ncfg.add_provider('codex', id='chatgpt')\n"
+        "cfg.default_model = 'money/gpt-5.2'\n"
+        "tk.resolve('money/gpt-5.2').chat('Hello')"
+    )
+    # Two panels: the first shows the form's states, the second a ChatGPT sign-in under way.
+    panels = ["%takopi providers", "%takopi providers"]
+    lab.write_notebook("screens.ipynb", [setup, *panels, *SCREENS])
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_notebook(page, lab, "screens.ipynb")
+    run_all(page)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    p = panel(page)
+    expect(p).to_be_visible()
+    error = cells.nth(len(SCREENS) + 2).locator(".jp-OutputArea")
+    expect(error).to_contain_text("UsageError: No provider or provider type 'nosuch'")
+    expect(page.locator(".jp-OutputArea-output", has_text="Traceback")).to_have_count(0)
+
+    # An Anthropic provider without a key says where one can go.
+    providers = p.locator("select").first
+    providers.select_option("claude · no models selected")
+    form = p.locator(".takopi-provider-form")
+    expect(form.get_by_role("textbox", name="Id", exact=True)).to_have_value("claude")
+    expect(form).to_contain_text("No key yet. Paste one above, or set the environment variable")
+    shot_of(form, "31-anthropic-without-key")
+    # The Base URL moves to another host: the key is held back until confirmed.
+    providers.select_option("money · usable")
+    expect(form.get_by_role("textbox", name="Id", exact=True)).to_have_value("money")
+    press_enter_in(form.get_by_role("textbox", name="Base URL"), "http://localhost:1/v1")
+    send = form.get_by_role("button", name="Send key to new host")
+    expect(send).to_be_visible()
+    assert send.bounding_box()["width"] < form.bounding_box()["width"] / 2  # a button, not a bar
+    expect(form).to_contain_text("The key is held back")
+    form.get_by_role("button", name="Test connection").click()
+    expect(form.get_by_role("button", name="Test connection")).to_be_enabled()
+    # And the panel's error line, and the remove confirmation.
+    press_enter_in(form.get_by_role("textbox", name="Id", exact=True), "Bad Id!")
+    expect(p.locator(".takopi-error", has_text="Invalid provider id 'Bad Id!'")).to_be_visible()
+    p.get_by_role("button", name="Remove…").click()
+    expect(p).to_contain_text("Remove money")
+    # The device-code view, in the second panel.
+    second = page.locator(".takopi-panel").filter(has_text="LLM providers").nth(1)
+    second.locator("select").first.select_option("chatgpt · not signed in")
+    sign_in = second.locator(".takopi-provider-form")
+    expect(sign_in.get_by_role("textbox", name="Id", exact=True)).to_have_value("chatgpt")
+    sign_in.get_by_role("button", name="Sign in with ChatGPT").click()
+    device = sign_in.locator(".takopi-device-code")
+    expect(device).to_contain_text(re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4,5}"))
+
+    notebook = page.locator(".jp-Notebook")
+    for theme, width in (("light", 1400), ("light", 900), ("dark", 900), ("dark", 1400)):
+        if theme == "dark" and page.locator("body").get_attribute("data-jp-theme-light") == "true":
+            set_theme(page, "JupyterLab Dark")
+        # Tall, so that each output is on screen whole for its picture.
+        page.set_viewport_size({"width": width, "height": 2600})
+        page.wait_for_timeout(500)  # one layout pass after the resize
+        for index, source in enumerate(SCREENS, 1):
+            output = cells.nth(index + 2).locator(".jp-OutputArea")
+            shot_of(output, f"30-{theme}-{width}-{index:02d}-{screen_name(source)}")
+        shot_of(p, f"31-{theme}-{width}-panel-states")
+        shot_of(sign_in, f"32-{theme}-{width}-device-code")
+        assert notebook.evaluate(CUT) == [], (theme, width)
+        # Nine columns of numbers: at 900 px the usage table scrolls in its own box, as a
+        # DataFrame does; every other output fits.
+        allowed = {"Usage this session"} if width < 1000 else set()
+        assert set(notebook.evaluate(SCROLLING)) <= allowed, (theme, width)
+        low = notebook.evaluate(LOW_CONTRAST)
+        assert low == [], (theme, width)
+        assert notebook.locator(f":is({OURS}) mjx-container").count() == 0
     set_theme(page, "JupyterLab Light")
     assert not page.js_errors, page.js_errors
 
