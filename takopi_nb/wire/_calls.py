@@ -19,6 +19,7 @@ from ._cache import cache_key, response_cache
 from ._cost import usage_cost
 from ._endpoint import ApiKeyCredentials, Credentials, Endpoint, WireProtocol
 from ._errors import CallContext, error_for_transport, provider_detail
+from ._gate import gate_for
 from ._http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
@@ -135,6 +136,7 @@ def _post(
         policy=policy,
         origin=endpoint.origin,
         timeout=timeout,
+        gate=gate_for(endpoint.provider_id, endpoint.api_base),
     )
 
 
