@@ -22,6 +22,7 @@ import takopi_nb as tk
 from takopi_nb._errors import MissingDependencyError, ProviderRequestError
 from takopi_nb.wire._ledger import LedgerRow, ledger
 from tests.fakes.codex_server import FakeChatGPT
+from tests.fakes.http import Response
 from tests.fakes.providers import FakeProvider
 from tests.fakes.tool_calls import ToolScript
 from tests.leaks import places_with_secret
@@ -346,6 +347,32 @@ def test_langchain_calls_are_booked_like_m_chat(priced: FakeProvider) -> None:
     assert booked.cost == pytest.approx(4 * own.cost)
     shown = tk.usage(as_frame=False)
     assert places_with_secret(KEY, texts=[repr(shown), str(shown.rows)]) == []
+
+
+def test_a_compressed_answer_is_booked_from_its_decoded_body(priced: FakeProvider) -> None:
+    """Providers gzip their answers: the hook sees the raw bytes, the ledger the tokens."""
+    import gzip
+    import json
+
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": REPLY},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290},
+    }
+    packed = gzip.compress(json.dumps(answer).encode())
+    priced.intercept = lambda request: Response(200, packed, {"Content-Encoding": "gzip"})
+    assert tk.resolve(USAGE_REF).langchain().invoke("Hi").content == REPLY
+    booked = row(USAGE_REF)
+    assert (booked.calls, booked.input_tokens, booked.output_tokens) == (1, 1234, 56)
 
 
 def test_langchain_embeddings_are_booked(priced: FakeProvider) -> None:
