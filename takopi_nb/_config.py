@@ -250,22 +250,32 @@ class Provider(HasTraits):
         self._config._credentials_changed(self)
 
     def login_from_codex_cli(
-        self, path: str | Path | None = None, *, dry_run: bool = False
+        self,
+        path: str | Path | None = None,
+        *,
+        codex_home: str | Path | None = None,
+        dry_run: bool = False,
     ) -> CodexAccount:
-        """Reuse the Codex CLI's ChatGPT sign-in (``$CODEX_HOME/auth.json``, default ``~/.codex``).
+        """Reuse the Codex CLI's ChatGPT sign-in.
 
-        Returns the account (email, plan, account id; never a token). With
-        ``dry_run=True`` nothing is imported: see whose sign-in it is first.
+        ``path`` is an ``auth.json`` file. Without it, the sign-in is taken from
+        wherever the CLI of ``codex_home`` (default ``$CODEX_HOME``, else
+        ``~/.codex``) keeps it: ``auth.json``, or the OS keyring when its
+        ``config.toml`` sets ``cli_auth_credentials_store = "keyring"`` or
+        ``"auto"``. Returns the account (email, plan, account id; never a
+        token). With ``dry_run=True`` nothing is imported: see whose sign-in it
+        is first.
 
-        The file is **shared**, not copied: refresh tokens are single use, so
-        before refreshing, tokens the CLI rotated are taken from the file, and
-        tokens refreshed here are written back to it atomically. The Codex CLI
-        re-reads the file before it refreshes, so both keep working.
+        The sign-in is **shared**, not copied: refresh tokens are single use, so
+        before refreshing, tokens the CLI rotated are taken from its storage, and
+        tokens refreshed here are written back to the same place (the file
+        atomically, or the keyring entry). The Codex CLI re-reads its storage
+        before it refreshes, so both keep working.
         """
         self._require_oauth("importing a Codex CLI sign-in")
         from .codex._cli_auth import import_cli_sign_in, read_cli_sign_in
 
-        sign_in = read_cli_sign_in(path)
+        sign_in = read_cli_sign_in(path, codex_home=codex_home)
         if dry_run:
             return sign_in.account
         runtime = self._config.runtime

@@ -8,12 +8,16 @@ Sources, in this order:
   config dir): ``{"// Note": "...", "openai": "sk-...", "anthropic": "..."}``;
 - opencode's ``auth.json`` (``$XDG_DATA_HOME/opencode/auth.json``, default
   ``~/.local/share/opencode``): ``{"<models.dev id>": {"type": "api", "key"} |
-  {"type": "oauth", "refresh", "access", "expires" (ms), "accountId"}}``.
+  {"type": "oauth", "refresh", "access", "expires" (ms), "accountId"}}``;
+- the Codex CLI's sign-in, wherever the CLI of ``$CODEX_HOME`` (default
+  ``~/.codex``) keeps it: ``auth.json`` or the OS keyring (its config.toml says).
 
 A :class:`FoundCredential` holds no secret: the value is read again from its
 source at import time. opencode's OpenAI OAuth entry is a ChatGPT sign-in; its
 refresh token is single use, so importing it **takes it over**: the entry is
 removed from opencode's file (opencode must sign in again) and the user is told.
+The Codex CLI's ChatGPT sign-in is **shared** instead (as ``--from-codex-cli``):
+tokens refreshed here are written back where the CLI keeps them.
 """
 
 from __future__ import annotations
@@ -63,20 +67,27 @@ _OPENCODE_NAMES = {
 class FoundCredential:
     """A credential found on this machine. Holds no secret: it is read again on import."""
 
-    source: Literal["env", "llm", "opencode"]
+    source: Literal["env", "llm", "opencode", "codex-cli"]
     name: str
-    """The environment variable, or the entry's name in the file."""
+    """The environment variable, or the entry's name in the file (for the Codex CLI:
+    ``auth.json`` or ``keyring``, where its sign-in was found, or ``unreadable``)."""
     provider_type: str | None
     """The type it fits, or None when takopi_nb has no such type."""
     kind: Literal["api_key", "oauth"]
     path: str = ""
-    """The file it is in ("" for an environment variable)."""
+    """The file it is in ("" for an environment variable; the CODEX_HOME for the Codex CLI)."""
     note: str = ""
 
     @property
     def where(self) -> str:
         if self.source == "env":
             return f"env:{self.name}"
+        if self.source == "codex-cli":
+            if self.name == "keyring":
+                return f"codex-cli OS keyring (CODEX_HOME {self.path})"
+            if self.name == "auth.json":
+                return f"codex-cli {Path(self.path) / self.name}"
+            return f"codex-cli (CODEX_HOME {self.path})"
         return f"{self.source} {self.path} [{self.name}]"
 
     @property
@@ -122,6 +133,7 @@ def find_credentials(
     environ: Mapping[str, str] | None = None,
     llm_keys: Path | None = None,
     opencode_auth: Path | None = None,
+    codex_home: Path | None = None,
 ) -> list[FoundCredential]:
     """Every credential found, by source then type; never a value."""
     env = os.environ if environ is None else environ
@@ -153,7 +165,31 @@ def find_credentials(
                     "opencode", key, "codex" if codex else None, "oauth", str(path), note
                 )
             )
+    cli = _codex_cli_credential(codex_home)
+    if cli is not None:
+        found.append(cli)
     return found
+
+
+def _codex_cli_credential(codex_home: Path | None) -> FoundCredential | None:
+    """The Codex CLI's sign-in (ChatGPT or API key), where its config says; never a value."""
+    from ._errors import AuthError
+    from .codex._cli_store import CliSignInGone, default_codex_home, find_document, home_link
+
+    home = (codex_home or default_codex_home()).absolute()
+    try:
+        place, doc = find_document(home_link(home))
+    except CliSignInGone:
+        return None
+    except AuthError as exc:  # listed, so that the user learns why it cannot be used
+        return FoundCredential("codex-cli", "unreadable", "codex", "oauth", str(home), str(exc))
+    name = "keyring" if place.kind == "keyring" else "auth.json"
+    if isinstance(doc.get("tokens"), dict):
+        return FoundCredential("codex-cli", name, "codex", "oauth", str(home))
+    key = doc.get("OPENAI_API_KEY")
+    if isinstance(key, str) and key.strip():
+        return FoundCredential("codex-cli", name, "openai", "api_key", str(home))
+    return None
 
 
 def _read_value(found: FoundCredential) -> Any:
@@ -173,6 +209,16 @@ def _read_value(found: FoundCredential) -> Any:
         if not isinstance(entry, str) or not entry.strip():
             raise gone
         return entry.strip()
+    if found.source == "codex-cli":
+        from .codex._cli_store import CliSignInGone, find_document, home_link
+
+        try:
+            key = find_document(home_link(Path(found.path)))[1].get("OPENAI_API_KEY")
+        except CliSignInGone:
+            raise gone from None
+        if not isinstance(key, str) or not key.strip():
+            raise gone
+        return key.strip()
     if not isinstance(entry, dict):
         raise gone
     if found.kind == "api_key":
@@ -199,7 +245,15 @@ def import_credential(
     if not found.importable or found.provider_type is None:
         why = found.note or "takopi_nb has no provider type for it"
         raise ConfigError(f"{found.where} cannot be imported: {why}.")
-    value = _read_value(found)
+    shared = found.source == "codex-cli" and found.kind == "oauth"
+    if shared:
+        from .codex._cli_auth import read_cli_sign_in
+
+        # Read before a provider is made: an unusable sign-in must leave nothing behind.
+        read_cli_sign_in(codex_home=found.path)
+        value: Any = None
+    else:
+        value = _read_value(found)
     if into is not None:
         provider = config.get(into)
         if provider.type != found.provider_type:
@@ -216,6 +270,13 @@ def import_credential(
     if found.kind == "api_key":
         where = provider.set_api_key(value)
         return provider, f"Imported {found.where} as the API key of {provider.id!r} ({where})."
+    if shared:
+        shared_account = provider.login_from_codex_cli(codex_home=found.path)
+        return provider, (
+            f"Imported the ChatGPT sign-in of {shared_account} from the Codex CLI into {provider.id!r}. "
+            "It is shared, not copied: tokens refreshed here are written back where the CLI "
+            "keeps them, so both keep working."
+        )
     _take_over_opencode_sign_in(config, provider, found, value)
     account = provider.account
     return provider, (

@@ -132,7 +132,10 @@ def parsers() -> dict[str, Callable[..., None]]:
         const="",
         default=None,
         metavar="PATH",
-        help="reuse the Codex CLI's sign-in (default $CODEX_HOME/auth.json or ~/.codex/auth.json)",
+        help=(
+            "reuse the Codex CLI's sign-in: an auth.json PATH, or by default where the CLI of "
+            "$CODEX_HOME (~/.codex) keeps it (auth.json or the OS keyring)"
+        ),
     )
     @argument("--yes", action="store_true", help="with --from-codex-cli: import without asking")
     def _login_args() -> None:
@@ -162,7 +165,7 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument("--into", default=None, help="give the key to this existing provider (one number)")
     @argument("--all", action="store_true", help="import everything importable, as new providers")
     def _import_args() -> None:
-        """List keys found in env vars, llm and opencode (never a value); import chosen ones."""
+        """List keys found in env vars, llm, opencode, the Codex CLI (never a value); import some."""
 
     @magic_arguments("takopi help")
     def _help_args() -> None:
@@ -629,11 +632,11 @@ class TakopiMagics(Magics):
         return self._login_in_terminal(flow, wait=not args.no_wait)
 
     def _login_from_codex_cli(self, provider: Any, path: str | None, yes: bool) -> None:
-        """Show whose sign-in the CLI file holds, ask, then share it with ``provider``."""
-        from .codex._cli_auth import default_cli_auth_path
+        """Show whose sign-in the CLI keeps (and where), ask, then share it with ``provider``."""
+        from .codex._cli_auth import read_cli_sign_in
 
         account = provider.login_from_codex_cli(path, dry_run=True)
-        where = path or str(default_cli_auth_path())
+        where = read_cli_sign_in(path).where
         print(f"Codex CLI sign-in in {where}: {account}.")
         if not yes:
             try:
@@ -740,9 +743,12 @@ class TakopiMagics(Magics):
             "Values are never shown. Import with %takopi import N [N...] (new providers) or "
             "%takopi import N --into PROVIDER (the key of an existing provider).",
             "An opencode ChatGPT sign-in is taken over: opencode will need to sign in again.",
+            "A Codex CLI sign-in is shared: both the CLI and takopi_nb keep working.",
         ]
         if not rows:
-            notes.insert(0, "No credentials found in environment variables, llm or opencode.")
+            notes.insert(
+                0, "No credentials found in environment variables, llm, opencode or the Codex CLI."
+            )
         return Table(
             ["#", "found in", "type", "what", "note"],
             rows,

@@ -13,17 +13,30 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ._fileio import atomic_write_bytes, file_lock, read_regular_file
 
-__all__ = ["KEYRING_SERVICE", "SecretStore", "mask_secret"]
+__all__ = ["KEYRING_SERVICE", "SecretStore", "mask_secret", "usable_keyring_backend"]
 
 KEYRING_SERVICE = "takopi_nb"
 SecretBackend = Literal["auto", "keyring", "file"]
 StoredIn = Literal["keyring", "file"]
 
 log = logging.getLogger("takopi_nb.secrets")
+
+
+def usable_keyring_backend() -> Any:
+    """The OS keyring backend ``keyring`` chose, or None when it has no usable one."""
+    import keyring
+    from keyring.backends import chainer, fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return None
+    if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
+        return None
+    return backend
 
 
 def mask_secret(secret: str | None) -> str:
@@ -100,13 +113,7 @@ class SecretStore:
             return False
         if self._keyring_usable is None:
             try:
-                import keyring
-                from keyring.backends import chainer, fail
-
-                backend = keyring.get_keyring()
-                usable = not isinstance(backend, fail.Keyring)
-                if isinstance(backend, chainer.ChainerBackend):
-                    usable = bool(backend.backends)
+                usable = usable_keyring_backend() is not None
                 self._keyring_usable = usable
                 if not usable:
                     self._keyring_failure = "no OS keyring backend is available on this machine"

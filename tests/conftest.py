@@ -42,6 +42,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(home / "jupyter-data"))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(home / "jupyter-runtime"))
     monkeypatch.setenv("TAKOPI_NB_CACHE_DIR", str(home / "cache"))
+    # Never the real ~/.codex: a Codex CLI sign-in of the machine must not show up in tests.
+    monkeypatch.setenv("CODEX_HOME", str(home / "codex"))
     # The catalog must never reach models.dev from a test: an unroutable loopback port.
     monkeypatch.setenv("TAKOPI_NB_CATALOG_URL", "http://127.0.0.1:9/api.json")
     monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", "http://127.0.0.1:9")

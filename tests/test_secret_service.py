@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.secret_service import run_with_secret_service
 
 pytestmark = pytest.mark.slow
 
@@ -36,41 +34,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_real_secret_service_round_trip(tmp_path: Path) -> None:
-    missing = [t for t in ("dbus-run-session", "gnome-keyring-daemon") if not shutil.which(t)]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must install {missing} (apt: dbus-daemon gnome-keyring)")
-        pytest.skip(f"needs {missing}")
-    home = tmp_path / "ss-home"
-    runtime = tmp_path / "ss-xdg-runtime"
-    for d in (home, runtime):
-        d.mkdir(mode=0o700)
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "XDG_DATA_HOME": str(home / ".local/share"),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),
-        "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
-    inner = (
-        "printf %s test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
-        f'exec "{sys.executable}" -c "$TAKOPI_SCRIPT"'
-    )
-    env["TAKOPI_SCRIPT"] = SCRIPT
-    result = subprocess.run(
-        ["dbus-run-session", "--", "sh", "-c", inner],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    import json
-
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out, home = run_with_secret_service(SCRIPT, tmp_path)
     assert out["backend"] == "keyring.backends.SecretService.Keyring"
     assert out["source"] == "keyring" and out["notice"] is None
     assert out["raw"] == "sk-secret-service-0123456789"

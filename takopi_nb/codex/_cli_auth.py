@@ -1,38 +1,45 @@
-"""Reusing the sign-in of the Codex CLI: its ``$CODEX_HOME/auth.json``, shared, not copied.
+"""Reusing the sign-in of the Codex CLI: shared where the CLI keeps it, not copied.
 
 The CLI keeps ``{"auth_mode", "OPENAI_API_KEY", "tokens": {"id_token", "access_token",
 "refresh_token", "account_id"}, "last_refresh": RFC 3339}`` in
-``$CODEX_HOME/auth.json`` (default ``~/.codex/auth.json``, mode 0600). Refresh
-tokens are single use, so a plain copy would leave two holders of one token:
-whichever refreshed second would get ``refresh_token_reused`` and the server
-would revoke the sign-in of both.
+``$CODEX_HOME/auth.json`` (default ``~/.codex/auth.json``, mode 0600), or as the
+same JSON in the OS keyring, as its config.toml says (see :mod:`._cli_store`).
+Refresh tokens are single use, so a plain copy would leave two holders of one
+token: whichever refreshed second would get ``refresh_token_reused`` and the
+server would revoke the sign-in of both.
 
-We **share the file** instead. The CLI (``codex-rs/login``, ``AuthManager``)
-re-reads ``auth.json`` before every refresh — proactive or after a 401 — and when
-the tokens on disk differ from its own (same account), it takes them and does
-not refresh. So:
+We **share it** instead. The CLI (``codex-rs/login``, ``AuthManager``) re-reads
+its storage before every refresh — proactive or after a 401 — and when the tokens
+there differ from its own (same account), it takes them and does not refresh. So:
 
-- before refreshing, under our refresh lock, we read the file: tokens the CLI
-  rotated meanwhile are taken and no request is made;
-- after refreshing, we write the new tokens back to the file atomically (a temp
-  file moved over it), keeping every other field, so the CLI takes ours.
+- before refreshing, under our refresh lock, we read the CLI's sign-in: tokens
+  the CLI rotated meanwhile are taken and no request is made;
+- after refreshing, we write the new tokens back to the same place (a file
+  replaced atomically, or the keyring entry updated in place), keeping every
+  other field, so the CLI takes ours.
 
-Both keep working, and at any time the file holds the newest link of the token
-chain. If the file now holds another account (the CLI signed in elsewhere) or
-has gone (``codex logout``), the link is dropped and our copy goes on alone.
+Both keep working, and at any time the CLI's storage holds the newest link of
+the token chain. If it now holds another account (the CLI signed in elsewhere)
+or nothing (``codex logout``), the link is dropped and our copy goes on alone.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import AuthError
+from ._cli_store import (
+    CliPlace,
+    CliSignInGone,
+    default_codex_home,
+    find_document,
+    home_link,
+    place_to_write,
+)
 from ._tokens import CodexAccount, TokenSet, load_tokens, store_tokens
 
 if TYPE_CHECKING:
@@ -51,17 +58,21 @@ log = logging.getLogger("takopi_nb.codex")
 
 
 def default_cli_auth_path() -> Path:
-    """``$CODEX_HOME/auth.json``, else ``~/.codex/auth.json`` (where the CLI keeps it)."""
-    home = os.environ.get("CODEX_HOME")
-    return (Path(home).expanduser() if home else Path.home() / ".codex") / "auth.json"
+    """``$CODEX_HOME/auth.json``, else ``~/.codex/auth.json`` (the CLI's file)."""
+    return default_codex_home() / "auth.json"
 
 
 @dataclass(frozen=True)
 class CliSignIn:
-    """A ChatGPT sign-in found in a Codex CLI file. ``repr`` shows the account, never a token."""
+    """A ChatGPT sign-in of the Codex CLI. ``repr`` shows the account, never a token."""
 
-    path: Path
+    place: CliPlace
     tokens: TokenSet = field(repr=False)
+
+    @property
+    def where(self) -> str:
+        """Where it was found: the auth.json path, or the OS keyring entry."""
+        return self.place.describe()
 
     @property
     def account(self) -> CodexAccount:
@@ -82,48 +93,39 @@ def _format_time(epoch: float | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _problem(path: Path, what: str) -> AuthError:
-    return AuthError(
-        f"No usable Codex CLI sign-in in {path}: {what}. Sign in with the CLI first "
-        "(codex login), give the path of its auth.json ($CODEX_HOME/auth.json), or use "
-        "Sign in with ChatGPT instead."
-    )
+def read_cli_sign_in(
+    path: Path | str | None = None, *, codex_home: Path | str | None = None
+) -> CliSignIn:
+    """The CLI's ChatGPT sign-in; AuthError saying what is missing and how to fix it.
+
+    ``path`` is an auth.json file; without it, wherever the CLI of ``codex_home``
+    (default ``$CODEX_HOME``, else ``~/.codex``) keeps it: its config.toml's
+    ``cli_auth_credentials_store`` says the file or the OS keyring.
+    """
+    if path:
+        return _sign_in_at(str(Path(path).expanduser().resolve()))
+    home = Path(codex_home).expanduser() if codex_home else default_codex_home()
+    return _sign_in_at(home_link(home))
 
 
-def _read_doc(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _problem(path, "the file does not exist") from None
-    except OSError as exc:
-        raise _problem(path, f"it cannot be read ({exc.strerror or type(exc).__name__})") from None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        raise _problem(path, "it is not JSON") from None
-    if not isinstance(doc, dict):
-        raise _problem(path, "it is not a JSON object")
-    return doc
-
-
-def read_cli_sign_in(path: Path | str | None = None) -> CliSignIn:
-    """The ChatGPT sign-in in the CLI's ``auth.json``; AuthError saying what is missing."""
-    where = Path(path).expanduser() if path else default_cli_auth_path()
-    doc = _read_doc(where)
+def _sign_in_at(link: str) -> CliSignIn:
+    place, doc = find_document(link)
     tokens = doc.get("tokens")
     if not isinstance(tokens, dict):
         if doc.get("OPENAI_API_KEY") or doc.get("auth_mode") == "apikey":
-            raise _problem(
-                where,
-                "it holds an OpenAI API key, not a ChatGPT sign-in (import that key with "
-                "%takopi import)",
+            raise place.problem(
+                "it holds an OpenAI API key, not a ChatGPT sign-in",
+                "Import that key with %takopi import, or sign in with the CLI using ChatGPT "
+                "(codex login).",
             )
-        raise _problem(where, "it holds no ChatGPT tokens")
+        raise place.problem("it holds no ChatGPT tokens", "Sign in with the CLI (codex login).")
     values = {}
     for name in ("id_token", "access_token", "refresh_token"):
         value = tokens.get(name)
         if not isinstance(value, str) or not value:
-            raise _problem(where, f"its tokens have no {name}")
+            raise place.problem(
+                f"its tokens have no {name}", "Sign in with the CLI again (codex login)."
+            )
         values[name] = value
     account_id = tokens.get("account_id")
     found = TokenSet(
@@ -132,35 +134,35 @@ def read_cli_sign_in(path: Path | str | None = None) -> CliSignIn:
         refresh_token=values["refresh_token"],
         account_id=account_id if isinstance(account_id, str) and account_id else None,
         last_refresh=_parse_time(doc.get("last_refresh")),
-        linked_file=str(where.resolve()),
+        linked_file=link,
     )
     if found.account_id is None:
         found = found.with_account(found.account.account_id)
-    return CliSignIn(where, replace(found, expires_at=found.expiry))
+    return CliSignIn(place, replace(found, expires_at=found.expiry))
 
 
 def sync_from_cli(secrets: SecretStore, provider_id: str, tokens: TokenSet) -> TokenSet:
     """Take the tokens the CLI rotated meanwhile (refresh lock held); else ``tokens``.
 
-    Drops the link when the file is gone or now holds another account.
+    Drops the link when the CLI's sign-in is gone or now holds another account.
     """
     if not tokens.linked_file:
         return tokens
-    path = Path(tokens.linked_file)
     try:
-        found = read_cli_sign_in(path).tokens
-    except AuthError:
-        if path.exists():
-            # The CLI writes in place; a half-written file is read again next time.
-            log.info("Provider %r: the Codex CLI file is unreadable; kept ours", provider_id)
-            return tokens
+        found = _sign_in_at(tokens.linked_file).tokens
+    except CliSignInGone:
         log.warning(
-            "Provider %r: the Codex CLI sign-in file %s is gone (codex logout?); the tokens "
-            "are no longer shared with it",
+            "Provider %r: the Codex CLI sign-in is gone (codex logout?); the tokens are no "
+            "longer shared with it",
             provider_id,
-            path,
         )
         return _unlink(secrets, provider_id, tokens)
+    except AuthError as exc:
+        # A half-written file or a locked keyring: read again next time.
+        log.info(
+            "Provider %r: kept ours, the Codex CLI sign-in is unreadable: %s", provider_id, exc
+        )
+        return tokens
     if found.account.account_id != tokens.account.account_id:
         log.warning(
             "Provider %r: the Codex CLI is now signed in to another account; the tokens are "
@@ -183,14 +185,15 @@ def _unlink(secrets: SecretStore, provider_id: str, tokens: TokenSet) -> TokenSe
 
 
 def write_back_to_cli(tokens: TokenSet) -> None:
-    """Put freshly rotated ``tokens`` into the shared CLI file, atomically, keeping its fields."""
-    from .._fileio import atomic_write_bytes
+    """Put freshly rotated ``tokens`` where the CLI keeps them, keeping the other fields.
 
+    OSError when that fails.
+    """
     if not tokens.linked_file:
         return
-    path = Path(tokens.linked_file)
+    place = place_to_write(tokens.linked_file)
     try:
-        doc = _read_doc(path)
+        doc = place.read() or {"OPENAI_API_KEY": None}
     except AuthError:
         doc = {"OPENAI_API_KEY": None}
     old = doc.get("tokens") if isinstance(doc.get("tokens"), dict) else {}
@@ -203,13 +206,13 @@ def write_back_to_cli(tokens: TokenSet) -> None:
         "account_id": tokens.account.account_id,
     }
     doc["last_refresh"] = _format_time(tokens.last_refresh)
-    atomic_write_bytes(path, json.dumps(doc, indent=2).encode(), mode=0o600)
+    place.write(doc)
 
 
 def import_cli_sign_in(
     secrets: SecretStore, issuer: str, provider_id: str, sign_in: CliSignIn
 ) -> CodexAccount:
-    """Store ``sign_in`` as the provider's tokens, shared with the CLI file."""
+    """Store ``sign_in`` as the provider's tokens, shared with the CLI."""
     from ._refresh import forget, refresh_lock, revoke_refresh_token
 
     with refresh_lock(provider_id):

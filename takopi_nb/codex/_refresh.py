@@ -169,15 +169,15 @@ def ensure_fresh(
 
 
 def _write_back(tokens: TokenSet, provider_id: str) -> None:
-    """Give the shared Codex CLI file the rotated tokens, or say loudly that it could not."""
+    """Give the Codex CLI the rotated tokens (its file or keyring entry), or say it could not."""
     from ._cli_auth import write_back_to_cli
 
     try:
         write_back_to_cli(tokens)
     except OSError as exc:
         log.warning(
-            "Provider %r: could not write the refreshed tokens back to the Codex CLI file "
-            "(%s); the CLI will need to sign in again (codex login)",
+            "Provider %r: could not write the refreshed tokens back where the Codex CLI keeps "
+            "them (%s); the CLI will need to sign in again (codex login)",
             provider_id,
             exc.strerror or type(exc).__name__,
         )
