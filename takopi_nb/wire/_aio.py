@@ -76,12 +76,25 @@ class AsyncChatStream:
 
     def __init__(self, stream: ChatStream) -> None:
         self._stream = stream
+        self._reads = 0
 
     def __aiter__(self) -> AsyncChatStream:
         return self
 
+    def _next(self) -> object:
+        self._reads += 1
+        return next(self._stream, _END)
+
     async def __anext__(self) -> str:
-        chunk = await run_in_thread(next, self._stream, _END)
+        reads = self._reads
+        try:
+            chunk = await run_in_thread(self._next)
+        except asyncio.CancelledError:
+            # A cancelled read abandons the stream. A read under way had its socket shut by
+            # its scope; one that never started would leave the answer open: close it here.
+            if self._reads == reads:
+                self._stream.close()
+            raise
         if chunk is _END:
             raise StopAsyncIteration
         return str(chunk)
