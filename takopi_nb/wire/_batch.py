@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from ._cancel import CallCancelled, CallScope, enter_scope
+from ._cancel import CallCancelled, CallScope, current_scope, enter_scope
 from ._http import RetryPolicy, default_retry
 from ._progress import Progress, make_progress
 
@@ -162,7 +162,9 @@ def run_batch(
                 return
             finished.put((index, work(index, scope)))
 
-    scopes = [CallScope() for _ in range(limiter.ceiling)]
+    # Inside a cancellable call (aembed of many batches), the workers are cut with it.
+    parent = current_scope()
+    scopes = [parent.child() if parent else CallScope() for _ in range(limiter.ceiling)]
     threads = [
         threading.Thread(target=worker, args=(scope,), name=f"takopi-batch-{n}", daemon=True)
         for n, scope in enumerate(scopes)
@@ -176,6 +178,8 @@ def run_batch(
             try:
                 index, value = finished.get(timeout=0.5)
             except queue.Empty:
+                if parent is not None and parent.cancelled:
+                    raise KeyboardInterrupt from None  # as if interrupted: stop, return
                 continue
             received += 1
             outcomes[index] = value

@@ -52,6 +52,7 @@ class CallScope:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._streams: set[_TrackedStream] = set()
+        self._children: list[CallScope] = []
         self._event = threading.Event()
 
     @property
@@ -62,13 +63,26 @@ class CallScope:
         """Sleep up to ``seconds``; True if cancelled meanwhile."""
         return self._event.wait(seconds)
 
+    def child(self) -> CallScope:
+        """A scope cancelled with this one (a batch's worker inside a cancellable call)."""
+        scope = CallScope()
+        with self._lock:
+            if self._event.is_set():
+                scope._event.set()
+            else:
+                self._children.append(scope)
+        return scope
+
     def cancel(self) -> None:
         """Stop the call: shut its sockets down; later sends and waits give up."""
         with self._lock:
             self._event.set()
             streams, self._streams = self._streams, set()
+            children, self._children = self._children, []
         for stream in streams:
             stream.shut_down()
+        for child in children:
+            child.cancel()
 
     def _attach(self, stream: _TrackedStream) -> None:
         with self._lock:

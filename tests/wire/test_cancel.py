@@ -198,3 +198,45 @@ def test_interrupting_chat_many_cuts_the_requests_on_the_wire(fake: FakeProvider
     assert len(fake.requests_to("chat/completions")) == 8  # nothing new after the interrupt
     assert len([e for e in batch if e is not None]) == 4
     pool_settles(fake)
+
+
+def test_cancelling_an_aembed_of_many_batches_cuts_every_batch() -> None:
+    """Three batches on three workers inside one achat-style call: all are held by the
+    server, the awaiting task is cancelled, and each batch's connection is closed."""
+    holder = Holder()
+    with FakeProvider(embedding_models=("text-embedding-3-small",)) as server:
+        tk.get_config().add_provider(
+            "openai",
+            id="e",
+            base_url=server.base_url,
+            api_key=server.key,
+            models=["text-embedding-3-small"],
+        )
+        held = threading.Semaphore(0)
+
+        def hold_all(request: Request) -> Response | None:
+            held.release()
+            holder.hold(request)
+            return None
+
+        server.intercept = hold_all
+        m = tk.resolve("e/text-embedding-3-small", purpose="embedding")
+
+        async def main() -> None:
+            task = asyncio.create_task(m.aembed(["a", "b", "c"], batch_size=1, concurrency=3))
+            for _ in range(3):
+                assert await asyncio.to_thread(held.acquire, True, WAIT)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        try:
+            asyncio.run(main())
+            for _ in range(int(WAIT / 0.05)):
+                if len(holder.hung_up) == 3:
+                    break
+                threading.Event().wait(0.05)
+        finally:
+            holder.release.set()
+        assert holder.hung_up == [True] * 3
+        assert len(server.requests_to("embeddings")) == 3
