@@ -2,10 +2,13 @@
 
     .venv/bin/python benchmarks/bench_catalog.py [--runs 15]
 
-Figures (medians):
-- one provider's models in a fresh process with a warm cache (target <= 5 ms), beside a fresh
+Figures (medians; targets are ratios to a baseline of the same run, as this machine's speed
+varies several-fold):
+- one provider's models in a fresh process with a warm cache (target <= 0.25x), beside a fresh
   process that reads and ``json.loads`` the raw ``api.json`` to answer the same question;
-  with ``import takopi_nb.catalog`` counted (target <= 50 ms), beside python startup alone;
+  with ``import takopi_nb.catalog`` counted (target <= 1.0x), beside that same process (both
+  load ``json`` before their clock starts); the same with no cache at all, i.e. a first use answered from the
+  snapshot shipped pre-indexed in the package (target <= 1.0x);
 - the full catalog (all 5,276 ModelInfo) in a fresh process and in-process
   (target <= 1.0x a plain ``json.loads`` of the raw file); after a download, ``json.loads``
   plus the tolerant parse (target <= 5.0x the plain ``json.loads``);
@@ -54,6 +57,12 @@ t2 = time.perf_counter()
 assert len(models) == 51
 print(json.dumps({"import": t1 - t0, "work": t2 - t1}))
 """
+
+# A first use: an empty cache dir of its own for every run (nothing left by the one before).
+CHILD_CATALOG_FIRST = (
+    "import os, tempfile\nos.environ['TAKOPI_NB_CACHE_DIR'] = tempfile.mkdtemp()\n"
+    + CHILD_CATALOG_ONE
+)
 
 CHILD_CATALOG_ALL = """
 import json, time
@@ -129,16 +138,6 @@ def fresh_process(script: str, env: dict[str, str], runs: int, *args: str) -> di
     return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
 
 
-def startup_time(env: dict[str, str], runs: int) -> float:
-    def once() -> float:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
-        return time.perf_counter() - started
-
-    once()
-    return statistics.median(once() for _ in range(runs))
-
-
 def median_time(action: Callable[[], object], runs: int) -> float:
     action()
     samples = []
@@ -199,11 +198,16 @@ def measure(work: Path, runs: int) -> None:
     one = fresh_process(CHILD_CATALOG_ONE, env, runs)
     one_json = fresh_process(CHILD_JSON_ONE, env, runs, str(raw_path))
     row("fresh process: models('openai'), warm cache", one["work"], one_json["work"],
-        "<= 5 ms", one["work"] <= 0.005, "ms")  # fmt: skip
-    startup = startup_time(env, runs)
+        "<= 0.25x json", one["work"] <= 0.25 * one_json["work"], "ms")  # fmt: skip
     with_import = one["import"] + one["work"]
-    row("  same, including `import takopi_nb.catalog`", with_import, startup, "<= 50 ms",
-        with_import <= 0.050, "ms")  # fmt: skip
+    json_with_import = one_json["import"] + one_json["work"]
+    row("  same, including `import takopi_nb.catalog`", with_import, json_with_import,
+        "<= 1.0x json", with_import <= json_with_import, "ms")  # fmt: skip
+    # A first use: no cache at all, so the snapshot shipped in the package (pre-indexed).
+    first = fresh_process(CHILD_CATALOG_FIRST, dict(env, TAKOPI_NB_OFFLINE="1"), runs)
+    first_total = first["import"] + first["work"]
+    row("fresh process, no cache: models('openai'), import included", first_total,
+        json_with_import, "<= 1.0x json", first_total <= json_with_import, "ms")  # fmt: skip
     # 2. Full catalog load.
     full = fresh_process(CHILD_CATALOG_ALL, env, runs)
     full_json = fresh_process(
@@ -252,7 +256,7 @@ def measure(work: Path, runs: int) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; medians of {runs} runs")
     print("baselines: json.loads of the raw api.json (2.4 MB) in the same kind of process;")
-    print("           with the import, python startup alone (`python -c pass`);")
+    print("           with `import takopi_nb.catalog` counted, the same json.loads process;")
     print("           for search, a naive scan that lowercases every model per keystroke")
     for line in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))

@@ -31,7 +31,7 @@ class NotAFileError(OSError):
     """The path exists but is a folder, a FIFO, a device…: never read or replaced."""
 
 
-def stat_signature(path: Path) -> StatSignature:
+def stat_signature(path: Path | str) -> StatSignature:
     """A cheap fingerprint of a file's version: (inode, mtime ns, size), or None when absent.
 
     Writers replace files atomically, so every write gives a new inode.

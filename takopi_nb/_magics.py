@@ -57,20 +57,45 @@ def _usage_error(exc: BaseException) -> UsageError:
     return UsageError(_one_line(f"{type(exc).__name__}: {exc}"))
 
 
-# -- subcommand argument parsers (built once, at import, by magic_arguments) ------------------
+# -- subcommand argument parsers (each built by magic_arguments on its first use) -------------
 
 
 CELL = "%%takopi"
+
+
+class _Arguments:
+    """A subcommand's ``@argument`` declarations; its argparse parser is built on first use."""
+
+    def __init__(self, func: Callable[..., None], name: str) -> None:
+        self._func = func
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self._func(*args, **kwargs)
+
+    @functools.cached_property
+    def parser(self) -> Any:
+        from IPython.core.magic_arguments import magic_arguments as build
+
+        return build(self._name)(self._func).parser  # type: ignore[attr-defined]
+
+
+def _lazy_magic_arguments(name: str) -> Callable[[Callable[..., None]], _Arguments]:
+    """``magic_arguments`` that defers building the parser: building all thirteen took
+    15-30 ms of the first ``%takopi`` of a session, whatever its subcommand."""
+    return lambda func: _Arguments(func, name)
 
 
 @functools.cache
 def parsers() -> dict[str, Callable[..., None]]:
     """The argument parsers of the subcommands (and of ``%%takopi``), by name.
 
-    Built by magic_arguments on first use, not at import: building ten argparse
-    parsers would take most of ``%load_ext``'s time budget.
+    Not at import (``%load_ext`` stays instant), and each argparse parser only when its
+    subcommand is first used.
     """
-    from IPython.core.magic_arguments import argument, magic_arguments
+    from IPython.core.magic_arguments import argument
+
+    magic_arguments = _lazy_magic_arguments
 
     @magic_arguments("takopi providers")
     def _providers_args() -> None:
@@ -100,7 +125,9 @@ def parsers() -> dict[str, Callable[..., None]]:
     @argument(
         "--live",
         action="store_true",
-        help="ask the provider's endpoint what it serves (GET /models) and show that first",
+        help="ask the provider's endpoint what it serves (GET /models): a Base URL "
+        "override's models come first; at the type's default endpoint, the models your key "
+        "can list are marked",
     )
     def _models_args() -> None:
         """Search the catalog models of a provider or a provider type (✓ marks selected ones)."""
@@ -517,7 +544,16 @@ class TakopiMagics(Magics):
         rows = picker_rows(
             matches, served, provider.models, overridden=overridden, purpose=purpose, extra=extra
         )
-        shown = rows if args.all else rows[: max(args.limit, len(served))]
+        # With an override the endpoint's own list heads the table and is always shown whole.
+        shown = rows if args.all else rows[: max(args.limit, len(served) if overridden else 0)]
+
+        def where(row: Any) -> str:
+            if row.group == "catalog":
+                return "catalog only" if overridden else "catalog"
+            if row.group == "endpoint" and not overridden:
+                return "listed for your key"
+            return GROUP_TITLES[row.group].lower()
+
         table_rows = [
             [
                 "✓" if row.selected else "",
@@ -525,16 +561,7 @@ class TakopiMagics(Magics):
                 row.name if row.name != row.id else "",
                 format_tokens(row.context_window),
                 price_pair(row.info) if row.info is not None else "",
-                "; ".join(
-                    part
-                    for part in (
-                        GROUP_TITLES[row.group].lower()
-                        if row.group != "catalog"
-                        else ("catalog only" if overridden else "catalog"),
-                        row.note,
-                    )
-                    if part
-                ),
+                "; ".join(part for part in (where(row), row.note) if part),
             ]
             for row in shown
         ]
@@ -543,13 +570,23 @@ class TakopiMagics(Magics):
             notes.append(
                 f"{len(rows) - len(shown)} more — refine the query, or use --limit N / --all."
             )
+        if not overridden:
+            listed = sum(1 for row in rows if row.group == "catalog" and row.served)
+            notes.append(
+                f"{listed} of the catalog's models are available to this key (its endpoint "
+                "lists them); ids it lists that the catalog lacks come last."
+            )
         notes.append(f"Select with: %takopi select {provider.id} MODEL...")
+        if overridden:
+            source = f"{len(listing)} models served by {listing.url}"
+        else:
+            source = f"your key can list {len(listing)} models ({listing.url})"
         return Table(
             ["sel", "id", "name", "context", "$ in / out per 1M", "where"],
             table_rows,
             title=(
-                f"{provider.id} ({provider.type_info.label}): {len(listing)} models served by "
-                f"{listing.url} · catalog: {get_catalog().describe()}"
+                f"{provider.id} ({provider.type_info.label}): {source} · "
+                f"catalog: {get_catalog().describe()}"
             ),
             notes=notes,
         )

@@ -40,6 +40,9 @@ class Runtime:
     store: ConfigStore = field(default_factory=ConfigStore)
     secrets: SecretStore = field(default_factory=_secret_store)
     codex_issuer: str = field(default_factory=default_codex_issuer)
+    routes: str = field(default_factory=lambda: os.environ.get("TAKOPI_NB_ROUTES", ""))
+    """``TAKOPI_NB_ROUTES`` as it was when this runtime was made: hosts whose calls go to
+    another address (a test and deployment seam, see :mod:`takopi_nb.wire._routes`)."""
 
     def snapshot(self) -> ConfigSnapshot:
         return self.store.snapshot()

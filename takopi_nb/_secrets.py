@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._fileio import atomic_write_bytes, file_lock, read_regular_file
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["KEYRING_SERVICE", "SecretStore", "mask_secret", "usable_keyring_backend"]
 
@@ -23,7 +25,11 @@ KEYRING_SERVICE = "takopi_nb"
 SecretBackend = Literal["auto", "keyring", "file"]
 StoredIn = Literal["keyring", "file"]
 
-log = logging.getLogger("takopi_nb.secrets")
+
+def _log() -> logging.Logger:
+    import logging  # only on a warning: a first resolve() need not import it (~5 ms)
+
+    return logging.getLogger("takopi_nb.secrets")
 
 
 def usable_keyring_backend() -> Any:
@@ -133,7 +139,7 @@ class SecretStore:
             ) from None
         self._keyring_usable = False
         self._keyring_failure = f"the OS keyring failed ({type(exc).__name__})"
-        log.warning("OS keyring unavailable (%s); using %s", type(exc).__name__, self.file_path)
+        _log().warning("OS keyring unavailable (%s); using %s", type(exc).__name__, self.file_path)
 
     # -- the file fallback --------------------------------------------------------------
 
@@ -156,7 +162,7 @@ class SecretStore:
                 }
             except (ValueError, AttributeError, RecursionError):
                 problem = "is not a valid secrets file"
-        log.warning("Secrets file %s %s; it is left as it is", self.file_path, problem)
+        _log().warning("Secrets file %s %s; it is left as it is", self.file_path, problem)
         if for_update:
             from ._errors import ConfigError
 

@@ -8,7 +8,6 @@ up at the next look without re-reading on every call.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 import time
@@ -16,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._document import ConfigSnapshot, empty_document, merge_layers
 from ._errors import ConfigError, ConfigWarning
@@ -28,9 +27,17 @@ from ._fileio import (
     stat_signature,
 )
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["ConfigStore", "Mutation"]
 
-log = logging.getLogger("takopi_nb.config")
+
+def _log() -> logging.Logger:
+    import logging  # only on a warning: a first resolve() need not import it (~5 ms)
+
+    return logging.getLogger("takopi_nb.config")
+
 
 Mutation = Callable[[dict[str, Any], ConfigSnapshot], dict[str, Any] | None]
 """Gets the fresh user document and the snapshot it gives; returns the new document or None."""
@@ -42,6 +49,7 @@ class ConfigStore:
     def __init__(self, path: Path | None = None, admin_paths: Sequence[Path] | None = None) -> None:
         self._path = path
         self._admin_paths = list(admin_paths) if admin_paths is not None else None
+        self._watched: tuple[str, ...] | None = None
         self._lock = threading.RLock()
         self._signature: tuple[StatSignature, ...] | None = None
         self._admin_signature: tuple[StatSignature, ...] | None = None
@@ -77,7 +85,12 @@ class ConfigStore:
         return self.path.with_name(self.path.name + ".lock")
 
     def _signatures(self) -> tuple[StatSignature, ...]:
-        return (stat_signature(self.path), *(stat_signature(p) for p in self.admin_paths))
+        watched = self._watched
+        if watched is None:
+            # As str, once: os.stat of a Path converts it on every call (~1 µs a file), and
+            # every resolve() checks every file.
+            watched = self._watched = (str(self.path), *map(str, self.admin_paths))
+        return tuple([stat_signature(p) for p in watched])
 
     # -- reading ------------------------------------------------------------------------
 
@@ -204,7 +217,7 @@ class ConfigStore:
         for problem in problems:
             if problem not in self._warned:
                 self._warned.add(problem)
-                log.warning("%s", problem)
+                _log().warning("%s", problem)
                 warnings.warn(problem, ConfigWarning, stacklevel=4)
 
     # -- writing ------------------------------------------------------------------------

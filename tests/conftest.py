@@ -17,6 +17,7 @@ ISOLATED_VARS = (
     "TAKOPI_NB_CATALOG_URL",
     "TAKOPI_NB_OFFLINE",
     "TAKOPI_NB_CODEX_ISSUER",
+    "TAKOPI_NB_ROUTES",
     "JUPYTER_CONFIG_PATH",
     "JUPYTER_PLATFORM_DIRS",
     "OPENAI_API_KEY",
@@ -28,6 +29,20 @@ ISOLATED_VARS = (
     "ZHIPU_API_KEY",
     "AI_GATEWAY_API_KEY",
 )
+
+
+def default_routes(target: str) -> str:
+    """A ``TAKOPI_NB_ROUTES`` value sending every built-in type's default host to ``target``."""
+    from takopi_nb import PROVIDER_TYPES
+    from takopi_nb._validation import origin_of
+
+    origins = {
+        origin_of(url)
+        for info in PROVIDER_TYPES.values()
+        for url in (info.default_base_url, info.fallback_base_url)
+    }
+    origins.add("https://ai-gateway.vercel.sh")
+    return " ".join(f"{origin}={target}" for origin in sorted(origins))
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +62,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     # The catalog must never reach models.dev from a test: an unroutable loopback port.
     monkeypatch.setenv("TAKOPI_NB_CATALOG_URL", "http://127.0.0.1:9/api.json")
     monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", "http://127.0.0.1:9")
+    # Nor a provider's default host (a picker asks it in the background when a key is set):
+    # each is routed to the same unroutable port. A test puts its fake there instead.
+    monkeypatch.setenv("TAKOPI_NB_ROUTES", default_routes("http://127.0.0.1:9"))
     yield home
     from takopi_nb import _reset_for_tests
 

@@ -46,20 +46,9 @@ def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "catalog-cache"
 
 
-@pytest.fixture(scope="module")
-def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """The bundled snapshot, pre-indexed once per module (building it takes ~0.2 s)."""
-    directory = tmp_path_factory.mktemp("bundled")
-    Catalog(cache_dir=directory, offline=True, auto_refresh=False)
-    return (directory / "bundled.v1.cache").read_bytes()
-
-
 @pytest.fixture
-def make(
-    server: ModelsDevServer, cache_dir: Path, clock: Clock, bundled_index: bytes
-) -> Iterator[MakeCatalog]:
+def make(server: ModelsDevServer, cache_dir: Path, clock: Clock) -> Iterator[MakeCatalog]:
     cache_dir.mkdir()
-    (cache_dir / "bundled.v1.cache").write_bytes(bundled_index)
     made: list[Catalog] = []
 
     def factory(**kwargs: Any) -> Catalog:
@@ -332,14 +321,47 @@ def test_corrupt_cache_file_is_ignored_and_replaced(
     assert Index(path.read_bytes()).model_count == 5276
 
 
-def test_bundled_index_is_built_on_first_use_and_rebuilt_when_corrupt(
+def test_the_bundled_snapshot_is_read_pre_indexed_from_the_package(
     make: MakeCatalog, cache_dir: Path
 ) -> None:
+    catalog = make(auto_refresh=False)
+    assert catalog.source == "bundled" and len(catalog.models("openrouter")) == 337
+    assert not (cache_dir / "bundled.v1.cache").exists()  # nothing to index, nothing written
+
+
+def test_the_shipped_index_is_the_raw_snapshot_indexed() -> None:
+    # The package ships both; `python -m takopi_nb.catalog._bundled` rebuilds the index.
+    from takopi_nb.catalog._bundled import build_index, snapshot_index, snapshot_info
+
+    assert snapshot_index() == build_index(snapshot_info())
+
+
+@pytest.mark.parametrize("shipped", ["missing", "damaged", "of another snapshot"])
+def test_without_a_usable_shipped_index_the_raw_snapshot_is_indexed_into_the_cache(
+    make: MakeCatalog, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, shipped: str,
+) -> None:  # fmt: skip
+    from takopi_nb.catalog import _bundled
+    from takopi_nb.catalog._index import restamp
+
+    real = _bundled._path(_bundled.INDEX_FILE).read_bytes()
+    if shipped != "missing":
+        import gzip
+
+        replacement = tmp_path / "index.gz"
+        replacement.write_bytes(
+            real[:-100] if shipped == "damaged"
+            else gzip.compress(restamp(_bundled.snapshot_index(), sha256="0" * 64))
+        )  # fmt: skip
+        monkeypatch.setattr(_bundled, "INDEX_FILE", str(replacement))  # absolute: replaces data/
+    else:
+        monkeypatch.setattr(_bundled, "INDEX_FILE", "no-such-index.gz")
     path = cache_dir / "bundled.v1.cache"
-    path.unlink()
-    make(auto_refresh=False)
+    catalog = make(auto_refresh=False)
+    assert catalog.source == "bundled" and len(catalog.models("openrouter")) == 337
     assert Index(path.read_bytes()).meta["origin"] == "bundled"
-    path.write_bytes(b"junk")
+    assert "the bundled catalog index is" in caplog.text  # a developer learns to rebuild it
+    path.write_bytes(b"junk")  # a damaged cache is rebuilt too
     catalog = make(auto_refresh=False)
     assert catalog.source == "bundled" and len(catalog.models("openrouter")) == 337
     assert Index(path.read_bytes()).model_count == 5276

@@ -20,6 +20,7 @@ from takopi_nb._endpoint_models import (
     picker_rows,
 )
 from takopi_nb.catalog import ModelInfo, get_catalog
+from takopi_nb.wire._endpoint import Origin
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.http import LoopbackServer, Response
 from tests.fakes.providers import FakeProvider
@@ -304,3 +305,99 @@ def test_the_widget_loader_without_a_key_asks_nothing(proxy: FakeProvider) -> No
     loader.load()
     assert loader.done.is_set() and loader.models is None and loader.describe() == ""
     assert proxy.requests_to("models") == []
+
+
+# -- a type's default endpoint (routed to a loopback fake) ----------------------------------------
+
+DEFAULT_IDS = ("gpt-4o", "gpt-4o-mini", "ft:gpt-4o-mini:acme::a1b2c3")
+
+
+@pytest.fixture
+def openai_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
+    """A fake of api.openai.com: the default host's calls go to it (TAKOPI_NB_ROUTES), and a
+    proxy from the environment is in the way of any call that is not routed."""
+    with FakeProvider(models=DEFAULT_IDS) as server:
+        monkeypatch.setenv("TAKOPI_NB_ROUTES", f"https://api.openai.com={server.url}")
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        yield server
+
+
+def test_a_default_endpoint_is_asked_at_its_own_address(openai_host: FakeProvider) -> None:
+    secret = "sk-default-endpoint-key-0123456789"
+    openai_host.key = secret
+    p = add("openai", "", secret)
+    listed = p.endpoint_models()
+    assert listed.url == "https://api.openai.com/v1/models"  # what the user's setup names
+    assert listed.ids == [*DEFAULT_IDS, "text-embedding-3-small"]
+    asked = openai_host.requests_to("models")
+    assert len(asked) == 1 and asked[0].header("authorization") == f"Bearer {secret}"
+    assert asked[0].header("host") == "api.openai.com"
+    assert not listed.get("ft:gpt-4o-mini:acme::a1b2c3").in_catalog  # type: ignore[union-attr]
+    # Chat calls take the same route (one pooled client), still naming the default host.
+    p.models = ["gpt-4o"]
+    assert str(tk.resolve("p/gpt-4o").chat("Hi")) == "Hello from the fake."
+    openai_host.key = "sk-someone-else-entirely-000"
+    with pytest.raises(tk.ProviderRequestError) as caught:
+        p.endpoint_models(refresh=True)
+    assert "Key rejected" in str(caught.value)
+    assert places_with_secret(secret, texts=[str(caught.value), repr(listed)]) == []
+
+
+def test_a_route_is_read_when_the_config_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    from takopi_nb.wire._routes import parse_routes
+
+    assert parse_routes("https://api.openai.com=http://127.0.0.1:5, http://x:8080=https://y") == {
+        "https://api.openai.com": Origin.of("http://127.0.0.1:5"),
+        "http://x:8080": Origin.of("https://y"),
+    }
+    for bad in ("api.openai.com=http://127.0.0.1:5", "https://a.b", "https://a.b=ftp://c"):
+        with pytest.raises(tk.ConfigError, match="FROM=TO"):
+            parse_routes(bad)
+    with pytest.raises(tk.ConfigError, match="not an origin"):
+        parse_routes("https://api.openai.com/v1=http://127.0.0.1:5")
+    monkeypatch.setenv("TAKOPI_NB_ROUTES", "https://api.openai.com/v1=http://127.0.0.1:5")
+    cfg = tk.get_config()
+    p = cfg.add_provider("openai", id="p", api_key="sk-some-key-1234567890")
+    with pytest.raises(tk.ConfigError, match="TAKOPI_NB_ROUTES"):  # said at use, not at import
+        p.endpoint_models()
+
+
+def test_the_magic_marks_what_the_key_can_list(openai_host: FakeProvider) -> None:
+    p = add("openai", "", openai_host.key)
+    with takopi_shell() as shell:
+        table = shell.run_line_magic("takopi", "models p gpt-4o --live --all")
+    where = {row[1]: row[5] for row in table.rows}
+    assert where["gpt-4o"] == "catalog; available to this key"
+    assert where["gpt-4o-mini"] == "catalog; available to this key"
+    assert where["ft:gpt-4o-mini:acme::a1b2c3"] == "listed for your key; not in catalog"
+    assert where["gpt-4o-2024-05-13"] == "catalog"  # in the catalog, not listed for this key
+    assert list(where)[-1] == "ft:gpt-4o-mini:acme::a1b2c3"  # the catalog's order first
+    text = str(table)
+    assert "your key can list 4 models (https://api.openai.com/v1/models)" in text
+    assert "2 of the catalog's models are available to this key" in text
+    assert places_with_secret(openai_host.key, texts=[text]) == []
+    assert p.models == []
+
+
+def test_the_widget_loader_at_a_default_endpoint(
+    openai_host: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from takopi_nb.widgets._endpoint_list import EndpointList
+
+    p = add("openai", "", openai_host.key)
+    changes: list[str] = []
+    loader = EndpointList(p, lambda: changes.append(loader.describe()))
+    loader.load()
+    assert loader.done.wait(60) and changes[0] == "Asking which models your key can use…"
+    assert changes[-1] == "Your key can list 4 models; they are marked ● below."
+    openai_host.key = "sk-another-key-not-this-one-00"
+    loader.load(refresh=True)
+    assert loader.done.wait(60)
+    assert changes[-1].startswith("Could not list the models your key can use: Key rejected")
+    # Offline, a default endpoint is not asked (a local server behind a Base URL would be).
+    monkeypatch.setenv("TAKOPI_NB_OFFLINE", "1")
+    asked = len(openai_host.requests_to("models"))
+    loader.load(refresh=True)
+    assert loader.done.is_set() and loader.models is None and loader.describe() == ""
+    assert len(openai_host.requests_to("models")) == asked
+    loader.close()

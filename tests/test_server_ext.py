@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from tests.fakes.models_dev import ModelsDevServer
+from tests.fakes.providers import FakeProvider
 from tests.leaks import places_with_secret
 
 pytestmark = pytest.mark.slow
@@ -303,16 +304,29 @@ def own_models_dev() -> Iterator[ModelsDevServer]:
         yield fake
 
 
+# What the key in $OPENAI_API_KEY can list at api.openai.com (provider "plain", no Base URL).
+OPENAI_HOST_IDS = ("gpt-5.2", "gpt-4o", "gpt-5-mini", "ft:gpt-4o:acme::x1")
+
+
+@pytest.fixture(scope="module")
+def openai_host() -> Iterator[FakeProvider]:
+    """A fake of api.openai.com; the server sends the default host's calls to it."""
+    with FakeProvider(key=SECRET_PLAIN, models=OPENAI_HOST_IDS, embedding_models=()) as fake:
+        yield fake
+
+
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, models_dev: ModelsDevServer
+    tmp_path_factory: pytest.TempPathFactory,
+    models_dev: ModelsDevServer,
+    openai_host: FakeProvider,
 ) -> Iterator[JupyterServer]:
     """The main server: the extension comes from the installed config only."""
     home = Home(tmp_path_factory.mktemp("server"))
     home.write_configs()
     srv = JupyterServer(
         home,
-        home.env(models_dev.api_url),
+        home.env(models_dev.api_url, TAKOPI_NB_ROUTES=f"https://api.openai.com={openai_host.url}"),
         [
             "--TakopiConfig.secret_backend=file",
             "--TakopiServerExtension.catalog_refresh_interval=1",
@@ -366,6 +380,7 @@ GET_ROUTES = [
     "/takopi/api/resolve?ref=corp/gpt-5.2",
     "/takopi/api/catalog",
     "/takopi/api/catalog/models?type=openai",
+    "/takopi/api/providers/plain/endpoint-models",
 ]
 
 
@@ -616,12 +631,64 @@ def test_catalog_models_parameters(server: JupyterServer) -> None:
     assert [m["id"] for m in found["models"]] == ["gpt-4o"]
 
 
+# -- what a provider's endpoint lists -----------------------------------------------------------
+
+
+def test_endpoint_models_at_a_default_endpoint(
+    server: JupyterServer, openai_host: FakeProvider
+) -> None:
+    path = "/takopi/api/providers/plain/endpoint-models"
+    asked = len(openai_host.requests_to("models"))
+    got = server.json(path, params={"refresh": "1"})  # another test may have asked before
+    assert got["provider_id"] == "plain" and got["overridden"] is False
+    assert got["url"] == "https://api.openai.com/v1/models"
+    assert [m["id"] for m in got["models"]] == list(OPENAI_HOST_IDS)
+    assert got["count"] == 4 and got["in_catalog"] == 2 and got["fetched_at"]
+    by_id = {m["id"]: m for m in got["models"]}
+    gpt = by_id["gpt-4o"]
+    assert gpt["in_catalog"] is True and gpt["matched_as"] == "openai/gpt-4o"
+    assert gpt["note"] == "available to this key" and gpt["selected"] is False
+    assert gpt["info"]["name"] == "GPT-4o (loopback)" and gpt["info"]["cost_input"] == 1.0
+    assert gpt["context_window"] == 128000
+    assert by_id["gpt-5-mini"]["selected"] is True  # the user's selection
+    tuned = by_id["ft:gpt-4o:acme::x1"]
+    assert tuned["note"] == "available to this key; not in catalog" and tuned["info"] is None
+    # Kept for two minutes; ?refresh=1 asks again.
+    server.json(path)
+    assert len(openai_host.requests_to("models")) == asked + 1
+    openai_host.fail_next(401)
+    refused = server.json(path, status=502, params={"refresh": "1"})
+    assert refused["type"] == "ProviderRequestError" and refused["upstream_status"] == 401
+    assert refused["error"].startswith("Key rejected by OpenAI (provider 'plain')")
+    assert len(openai_host.requests_to("models")) == asked + 2
+    assert server.json(path, params={"refresh": "1"})["count"] == 4
+
+
+@pytest.mark.parametrize(
+    ("pid", "status", "kind", "words"),
+    [
+        ("corp", 502, "ProviderRequestError", "127.0.0.1:9"),  # its proxy is not there
+        ("nokey", 409, "MissingCredentialsError", "DEEPSEEK_API_KEY"),
+        ("chatgpt", 409, "MissingCredentialsError", "not signed in"),
+        ("crop", 404, "ModelNotFoundError", "Did you mean 'corp'?"),
+    ],
+)
+def test_endpoint_models_errors_are_json_with_fitting_status(
+    server: JupyterServer, pid: str, status: int, kind: str, words: str
+) -> None:
+    got = server.json(f"/takopi/api/providers/{pid}/endpoint-models", status=status)
+    assert got["type"] == kind and words in got["error"], got
+    if status == 502:
+        assert got["upstream_status"] is None  # no answer came back
+
+
 def test_no_response_contains_a_secret(server: JupyterServer) -> None:
     paths = [
         *GET_ROUTES,
         *(
-            f"/takopi/api/providers/{pid}"
+            f"/takopi/api/providers/{pid}{what}"
             for pid in ("corp", "mine", "plain", "nokey", "chatgpt", "x")
+            for what in ("", "/endpoint-models")
         ),
         *(
             f"/takopi/api/resolve?ref={ref}"

@@ -8,6 +8,7 @@ the kernel side: what the browser gets, and what a tick it sends back does.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,10 @@ import pytest
 import takopi_nb as tk
 from takopi_nb.catalog import Catalog, ModelInfo
 from takopi_nb.widgets import ModelPicker, ProvidersPanel
-from takopi_nb.widgets._model_index import EMBEDDING, REASONING, TOOLS, list_row
+from takopi_nb.widgets._model_index import EMBEDDING, LISTED, REASONING, TOOLS, list_row
 from takopi_nb.widgets._model_list import SOURCE, unpack
 from tests.fakes.http import LoopbackServer, Response
+from tests.leaks import places_with_secret
 
 
 @pytest.fixture
@@ -373,26 +375,131 @@ def test_an_endpoint_error_is_said_without_blocking(cfg: tk.TakopiConfig, proxy:
         picker.close()
 
 
-def test_a_base_url_set_later_lists_that_endpoint(cfg: tk.TakopiConfig, proxy: Any) -> None:
+@pytest.fixture
+def openai_host(cfg: tk.TakopiConfig) -> Iterator[Any]:
+    """A fake of api.openai.com: calls to the type's default host go to it (the runtime's
+    routes, as TAKOPI_NB_ROUTES sets them)."""
+    from tests.fakes.providers import FakeProvider
+
+    with FakeProvider(models=DEFAULT_IDS, embedding_models=("text-embedding-3-small",)) as host:
+        cfg.runtime.routes = f"https://api.openai.com={host.url}"
+        yield host
+
+
+DEFAULT_IDS = ("gpt-4o", "gpt-4o-mini", "ft:gpt-4o-mini:acme::a1b2c3")
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def listed(row: list[Any]) -> bool:
+    return bool(row[8] & LISTED) if len(row) > 8 else False
+
+
+def test_a_default_endpoint_marks_what_the_key_can_list(
+    cfg: tk.TakopiConfig, openai_host: Any
+) -> None:
+    openai_host.delay = 0.3  # the picker is built before the endpoint answers
+    picker = make_picker(cfg.add_provider("openai", id="mine", api_key=openai_host.key))
+    try:
+        assert "Asking which models your key can use" in picker.endpoint_status.value
+        assert not any(listed(r) for r in picker.rows)  # the plain catalog meanwhile
+        assert picker.endpoint.done.wait(60)
+        status = picker.endpoint_status.value
+        assert "<span class='tml-mark tml-legend'>●</span>" in status  # coloured like the marks
+        assert "Your key can list 4 models; they are marked ● below." in text_of(status)
+        assert picker.list.groups == [
+            "models.dev catalog",
+            "Also listed for your key, not in the catalog",
+        ]
+        chat = [r for r in picker.rows if r[11] == "chat"]
+        # The catalog keeps its order and its rows; the key's models carry the flag.
+        assert [r[0] for r in chat if group(r) == 0] == [m.id for m in picker.index("chat").models]
+        assert {r[0] for r in chat if listed(r) and group(r) == 0} == {"gpt-4o", "gpt-4o-mini"}
+        assert not listed(row_of(picker, "gpt-5.2"))
+        assert listed(row_of(picker, "text-embedding-3-small", "embedding"))
+        # What the key lists beyond the catalog comes after it, flagged and "not in catalog".
+        tuned = row_of(picker, "ft:gpt-4o-mini:acme::a1b2c3")
+        assert group(tuned) == 1 and listed(tuned) and tuned[9] == "not in catalog"
+        assert chat[-1][0] == tuned[0]
+        assert list_row(picker.info("gpt-4o"), "chat")[8] | LISTED == row_of(picker, "gpt-4o")[8]
+        state = json.dumps(picker.list.get_state(), default=str)
+        assert places_with_secret(openai_host.key, texts=[state, status]) == []
+        # Refresh asks again: a model the key has just been given shows up marked.
+        openai_host.delay = 0.0
+        openai_host.models.append("gpt-5.2")
+        picker.refresh_button.click()
+        wait_for(lambda: listed(row_of(picker, "gpt-5.2")), "the new model is marked")
+        wait_for(picker.refresh_done.is_set, "the catalog refresh")
+    finally:
+        picker.close()
+
+
+def test_a_rejected_key_at_a_default_endpoint_leaves_the_catalog_usable(
+    cfg: tk.TakopiConfig, openai_host: Any
+) -> None:
+    secret = "sk-wrong-key-for-the-default-host-7"
+    picker = make_picker(cfg.add_provider("openai", id="mine", api_key=secret))
+    try:
+        assert picker.endpoint.done.wait(60)
+        status = picker.endpoint_status.value
+        assert "Could not list the models your key can use: Key rejected" in status
+        assert "takopi-error" in status and secret not in status
+        assert picker.list.groups == ["models.dev catalog"] and len(picker.rows) > 20
+        assert not any(listed(r) for r in picker.rows)
+        picker.provider.set_api_key(openai_host.key)  # fixing the key asks again
+        wait_for(lambda: any(listed(r) for r in picker.rows), "the marks with the right key")
+    finally:
+        picker.close()
+
+
+def test_without_a_key_or_for_codex_nothing_is_asked(
+    cfg: tk.TakopiConfig, openai_host: Any
+) -> None:
+    for provider in (cfg.add_provider("openai", id="keyless"), cfg.add_provider("codex")):
+        picker = make_picker(provider)
+        try:
+            assert picker.endpoint.done.is_set() and picker.endpoint_status.value == ""
+            assert not any(listed(r) for r in picker.rows)
+        finally:
+            picker.close()
+    assert openai_host.requests_to("models") == []
+
+
+def test_a_base_url_set_later_lists_that_endpoint(
+    cfg: tk.TakopiConfig, proxy: Any, openai_host: Any
+) -> None:
     provider = cfg.add_provider("openai", id="later", api_key=proxy.key)
+    openai_host.key = proxy.key
     picker = make_picker(provider)
     try:
-        assert picker.list.groups == ["models.dev catalog"] and picker.endpoint_status.value == ""
-        assert proxy.requests_to("models") == []  # the default endpoint is not asked
+        assert picker.endpoint.done.wait(60)
+        assert "Your key can list" in picker.endpoint_status.value
+        assert proxy.requests_to("models") == []  # the default endpoint was asked, not the proxy
         provider.base_url = proxy.base_url
         provider.confirm_base_url()  # the key was saved for api.openai.com: send it here once
         # groups and rows are two traits set one after the other on the fetch's thread:
         # wait for both, not for the first alone.
         wait_for(
             lambda: (
-                len(picker.list.groups) == 2
+                picker.list.groups[0] == "Served by this endpoint"
                 and [r[0] for r in picker.rows if group(r) == 0][:3] == list(PROXY_IDS)
             ),
             "the endpoint's list",
         )
+        assert not any(listed(r) for r in picker.rows)  # an override lists, it does not mark
         provider.base_url = ""
-        wait_for(lambda: picker.list.groups == ["models.dev catalog"], "the catalog alone")
-        assert picker.endpoint_status.value == ""
+        # The key is now bound to the proxy's host: it is held back, and the picker says so.
+        wait_for(lambda: "not sent to another host" in picker.endpoint_status.value, "held back")
+        provider.confirm_base_url()
+        wait_for(
+            lambda: (
+                picker.list.groups[0] == "models.dev catalog" and listed(row_of(picker, "gpt-4o"))
+            ),
+            "the default endpoint's marks again",
+        )
+        assert "Your key can list" in picker.endpoint_status.value
     finally:
         picker.close()
 

@@ -1,8 +1,8 @@
 """Catalog cache files: where they live, reading them, atomic writes under a cross-process lock.
 
 ``<cache dir>/catalog/`` holds ``models-dev.v1.cache`` (the last download),
-``bundled.v1.cache`` (the package snapshot, pre-indexed on first use) and the
-lock file. Readers never take the lock: writes replace files atomically, so a
+``bundled.v1.cache`` (the package snapshot, indexed here only when the package's own
+pre-indexed copy is unusable) and the lock file. Readers never take the lock: writes replace files atomically, so a
 reader sees the old file or the new one, never a torn one.
 """
 

@@ -435,11 +435,14 @@ class Catalog:
         return data, _Loaded(index, "network", False, float(fetched_at), url)
 
     def _load_bundled(self, older_than: float | None) -> _Loaded | None:
-        """The package snapshot (pre-indexed in the cache dir after first use), unless it is
-        missing or not newer than ``older_than`` (the stale download's time)."""
+        """The package snapshot, unless it is missing or not newer than ``older_than`` (the
+        stale download's time). The package ships it pre-indexed; should that copy be
+        unusable, the raw snapshot is indexed once and kept in the cache dir."""
         if not self._use_bundled:
             return None
-        from ._bundled import snapshot_bytes, snapshot_info
+        import zlib
+
+        from ._bundled import build_index, snapshot_index, snapshot_info
 
         try:
             snap = snapshot_info()
@@ -448,23 +451,28 @@ class Catalog:
             return None
         if older_than is not None and snap.taken_at <= older_than:
             return None
-        data = read_bytes(self._files.bundled)
-        if data is not None:
-            try:
-                index = Index(data)
-                if index.meta.get("sha256") == snap.sha256:
-                    return _Loaded(index, "bundled", False, snap.taken_at, None)
-            except CacheCorrupt:
-                pass
-        from ._parse import CatalogDataError, load_json, parse_catalog
+        shipped: bytes | None
+        try:
+            shipped = snapshot_index()
+        except (OSError, zlib.error) as exc:
+            log().warning("the bundled catalog index is unusable (%s); indexing the snapshot", exc)
+            shipped = None
+        for data in (shipped, read_bytes(self._files.bundled)):
+            index = _bundled_index(data, snap.sha256)
+            if index is not None:
+                return _Loaded(index, "bundled", False, snap.taken_at, None)
+            if data is shipped and shipped is not None:
+                log().warning(
+                    "the bundled catalog index is damaged or of another snapshot; indexing the "
+                    "snapshot (rebuild it: python -m takopi_nb.catalog._bundled)"
+                )
+        from ._parse import CatalogDataError
 
         try:
-            parsed = parse_catalog(load_json(snapshot_bytes()))
-        except (OSError, EOFError, CatalogDataError) as exc:
+            data = build_index(snap)
+        except (OSError, zlib.error, CatalogDataError) as exc:
             log().warning("the bundled models.dev snapshot is unusable: %s", exc)
             return None
-        meta = {"origin": "bundled", "sha256": snap.sha256, "commit": snap.commit}
-        data = encode(parsed, meta)
         self._store(self._files.bundled, data)
         return _Loaded(Index(data), "bundled", False, snap.taken_at, None)
 
@@ -604,6 +612,17 @@ def _searchable(models: Iterable[ModelInfo]) -> tuple[tuple[ModelInfo, ...], tup
 
     kept = tuple(models)
     return kept, tuple(haystack(m) for m in kept)
+
+
+def _bundled_index(data: bytes | None, sha256: str) -> Index | None:
+    """``data`` as an index of the snapshot whose ``api.json`` has ``sha256``, if it is one."""
+    if data is None:
+        return None
+    try:
+        index = Index(data)
+    except CacheCorrupt:
+        return None
+    return index if index.meta.get("sha256") == sha256 else None
 
 
 def _str_or_none(value: object) -> str | None:

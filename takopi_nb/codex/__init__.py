@@ -13,12 +13,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._backend import CodexModel, backend_models, codex_headers, recover_unauthorized
+from .._lazy import lazy_attributes
 from ._constants import CLIENT_ID, CLIENT_VERSION, ORIGINATOR
 from ._tokens import CodexAccount, TokenSet, delete_tokens, load_tokens, store_tokens
 
 if TYPE_CHECKING:
-    from ._backend import RecordLike, RuntimeLike
+    from ._backend import (
+        CodexModel,
+        RecordLike,
+        RuntimeLike,
+        backend_models,
+        codex_headers,
+        recover_unauthorized,
+    )
     from ._driver import DeviceCodeFlow
 
 __all__ = [
@@ -41,13 +48,21 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # The driver pulls in traitlets; only sign-in needs it.
-    if name == "DeviceCodeFlow":
-        from ._driver import DeviceCodeFlow
-
-        return DeviceCodeFlow
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Loaded on first use: the driver pulls in traitlets (only sign-in needs it), and the
+# backend brings the refresh and device-flow modules (~30 ms in a fresh kernel), which
+# the panel's "signed in as ..." status (``account``) does not need.
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    globals(),
+    {
+        "DeviceCodeFlow": "_driver",
+        "CodexModel": "_backend",
+        "backend_models": "_backend",
+        "codex_headers": "_backend",
+        "recover_unauthorized": "_backend",
+    },
+    __all__,
+)
 
 
 def start_login(runtime: RuntimeLike, record: RecordLike) -> DeviceCodeFlow:
@@ -95,11 +110,7 @@ def _reset() -> None:
     """Forget process-wide state (test isolation): caches, remembered failures, running flows."""
     import sys
 
-    from . import _backend as backend
-    from . import _refresh as refresh
-
-    backend._reset()
-    refresh._reset()
-    driver = sys.modules.get(f"{__name__}._driver")
-    if driver is not None:
-        driver._reset()
+    for name in ("_backend", "_refresh", "_driver"):  # only those loaded hold any state
+        loaded = sys.modules.get(f"{__name__}.{name}")
+        if loaded is not None:
+            loaded._reset()

@@ -27,6 +27,7 @@ from .._errors import (
     MissingCredentialsError,
     ModelNotFoundError,
     ProviderNotUsableError,
+    ProviderRequestError,
     RefError,
     TakopiError,
 )
@@ -54,6 +55,7 @@ _STATUS_OF: tuple[tuple[type[TakopiError], int], ...] = (
     (ProviderNotUsableError, 409),
     (MissingCredentialsError, 409),
     (CatalogError, 503),
+    (ProviderRequestError, 502),  # the provider's own endpoint failed: a bad gateway
     (ConfigError, 500),  # on a read: a config or keyring problem on the server's side
 )
 
@@ -129,7 +131,10 @@ class TakopiAPIHandler(APIHandler):
             self.reply_error(400, str(exc), "BadRequest")
         except TakopiError as exc:
             # TakopiError messages never hold a secret (the package contract).
-            self.reply_error(status_of(exc, writing=writing), str(exc), type(exc).__name__)
+            error: dict[str, Any] = {"error": str(exc), "type": type(exc).__name__}
+            if isinstance(exc, ProviderRequestError):  # what the provider itself answered
+                error["upstream_status"] = exc.status
+            self.reply(error, status_of(exc, writing=writing))
         except TraitError as exc:
             if not writing:
                 raise
@@ -266,6 +271,24 @@ class ProviderConfirmHandler(TakopiAPIHandler):
         await self.write_with(
             lambda cfg, _: writes.confirm_base_url(cfg, provider_id), needs_body=False
         )
+
+
+class ProviderEndpointModelsHandler(TakopiAPIHandler):
+    """``GET``: what the provider's endpoint lists, catalog metadata merged; ``?refresh=1``
+    asks again instead of using the list kept for two minutes."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, provider_id: str) -> None:
+        cfg = self.takopi.config
+        refresh = self.get_argument("refresh", "").strip().lower() in ("1", "true", "yes", "on")
+
+        def work() -> dict[str, Any]:
+            return views.endpoint_models_view(cfg.get(provider_id), refresh=refresh)
+
+        data = await self.run(work)
+        if data is not None:
+            self.reply(data)
 
 
 class SettingsHandler(TakopiAPIHandler):
@@ -407,6 +430,7 @@ def route_table() -> list[tuple[str, type[APIHandler]]]:
         (r"/providers/(?P<provider_id>[^/]+)/login", ProviderLoginHandler),
         (r"/providers/(?P<provider_id>[^/]+)/logout", ProviderLogoutHandler),
         (r"/providers/(?P<provider_id>[^/]+)/confirm", ProviderConfirmHandler),
+        (r"/providers/(?P<provider_id>[^/]+)/endpoint-models", ProviderEndpointModelsHandler),
         (r"/settings", SettingsHandler),
         (r"/resolve", ResolveHandler),
         (r"/catalog", CatalogHandler),

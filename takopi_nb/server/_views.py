@@ -26,6 +26,7 @@ __all__ = [
     "BadRequest",
     "catalog_models_view",
     "catalog_view",
+    "endpoint_models_view",
     "provider_view",
     "providers_view",
     "refresh_catalog",
@@ -158,6 +159,42 @@ def resolve_view(cfg: TakopiConfig, ref: str | None, purpose: str | None) -> dic
 
 
 _UNKNOWN: Any = object()
+
+
+def endpoint_models_view(provider: Provider, *, refresh: bool = False) -> dict[str, Any]:
+    """What the provider's endpoint lists (``provider.endpoint_models()``) as JSON.
+
+    Each model: the id as the endpoint serves it, its name and context window, the
+    catalog entry it matched (``info``, None = not in catalog) and a ``note`` in the
+    picker's words: "served by this endpoint" (a Base URL override) or "available to
+    this key" (the type's default endpoint), "; not in catalog" where it is not.
+    """
+    listing = provider.endpoint_models(refresh=refresh)
+    overridden = bool(provider.base_url)
+    where = "served by this endpoint" if overridden else "available to this key"
+    models = [
+        {
+            "id": m.id,
+            "name": m.name,
+            "context_window": m.context_window,
+            "owned_by": m.owned_by or None,
+            "in_catalog": m.in_catalog,
+            "matched_as": m.matched_as,
+            "note": where if m.in_catalog else f"{where}; not in catalog",
+            "selected": m.id in provider.models,
+            "info": None if m.info is None else model_info_json(m.info),
+        }
+        for m in listing
+    ]
+    return {
+        "provider_id": provider.id,
+        "url": listing.url,
+        "overridden": overridden,
+        "fetched_at": _iso(listing.fetched_at),
+        "count": len(models),
+        "in_catalog": sum(1 for m in listing if m.in_catalog),
+        "models": models,
+    }
 
 
 def _catalog_entry(model: Any) -> Any:

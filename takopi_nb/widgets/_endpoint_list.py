@@ -106,8 +106,12 @@ class EndpointList:
     def describe(self) -> str:
         """One plain-text line for the picker's status."""
         if self.loading:
+            if not self.overridden:
+                return "Asking which models your key can use…"
             return "Asking the endpoint which models it serves…"
         if self.error:
+            if not self.overridden:  # the catalog is shown unmarked meanwhile
+                return f"Could not list the models your key can use: {self.error}"
             return f"The endpoint's model list is unavailable: {self.error}"
         if self.models is None:
             return ""

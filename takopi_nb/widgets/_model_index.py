@@ -128,6 +128,8 @@ def price_pair(info: Any) -> str:
 TOOLS, REASONING, IMAGE, STRUCTURED, ATTACHMENTS, EMBEDDING, OPEN_WEIGHTS = (
     1 << i for i in range(7)
 )
+LISTED = 1 << 7
+"""Not a feature: the provider's key can list the model at the type's default endpoint (●)."""
 
 
 def _short_date(date: str | None) -> str:

@@ -7,11 +7,14 @@
 //
 // A row: [id, name, family, context, max output, price, cached price, modalities,
 //         flags, status, dates, purpose, group]   (trailing empty cells are dropped)
+// Flag F.listed is not a feature: the provider's key can list the model at the type's
+// default endpoint. Such rows get a ● and the filter "available to my key".
 
 const ROW_H = 28;
 const VIEW_ROWS = 12;
 const OVERSCAN = 6;
-const F = { tools: 1, reasoning: 2, image: 4, structured: 8, attachments: 16, embedding: 32, open: 64 };
+const F = { tools: 1, reasoning: 2, image: 4, structured: 8, attachments: 16, embedding: 32, open: 64, listed: 128 };
+const LISTED_TEXT = "available to this key";
 const TAB_LABEL = { chat: "Chat", embedding: "Embeddings" };
 const FILTERS = {
   chat: [["tools", "tools"], ["reasoning", "reasoning"], ["image", "image input"], ["hideDeprecated", "hide deprecated"]],
@@ -79,6 +82,7 @@ function passes(row, f) {
   if (f.reasoning && !(flags & F.reasoning)) return false;
   if (f.image && !(flags & F.image)) return false;
   if (f.hideDeprecated && row[9] === "deprecated") return false;
+  if (f.listed && !(flags & F.listed)) return false;
   return true;
 }
 
@@ -103,6 +107,7 @@ function render({ model, el }) {
   let idsOf = {}; // purpose -> Set of ids, for the per-keystroke count
   let selected = new Set();
   let unknown = new Set();
+  let listedIn = {}; // purpose -> how many rows the key can list (0: no marks, no filter)
 
   // Lumino must not read the list's keys (arrows, Space) as notebook shortcuts.
   const root = h("div", { class: "tml mathjax_ignore tex2jax_ignore", "data-lm-suppress-shortcuts": "true" });
@@ -179,6 +184,9 @@ function render({ model, el }) {
     rows.forEach((r, i) => (byPurpose[r[11] || purposes[0]] || []).push(i));
     idsOf = {};
     for (const p of purposes) idsOf[p] = new Set(byPurpose[p].map((i) => rows[i][0]));
+    listedIn = {};
+    for (const p of purposes) listedIn[p] = byPurpose[p].filter((i) => (rows[i][8] || 0) & F.listed).length;
+    drawFilters();
   }
 
   function loadValue() {
@@ -245,14 +253,20 @@ function render({ model, el }) {
     const key = `${s.tab}\n${r[0]}`;
     let node = drawn.get(key);
     if (!node) {
+      const listed = Boolean((r[8] || 0) & F.listed);
+      const label = r[1] && r[1] !== r[0] ? `${r[0]} (${r[1]})` : r[0];
+      const id = h("span", { class: "tml-id" });
+      // The ● (or, in a list that has marks, a blank of its width so the ids line up).
+      if (listedIn[s.tab]) id.append(h("span", { class: "tml-mark", "aria-hidden": "true", text: listed ? "●" : "" }));
+      id.append(r[0]);
       node = h(
         "div",
         {
           role: "checkbox",
-          "aria-label": r[1] && r[1] !== r[0] ? `${r[0]} (${r[1]})` : r[0],
+          "aria-label": listed ? `${label}, ${LISTED_TEXT}` : label,
         },
         h("span", { class: "tml-box", "aria-hidden": "true" }),
-        h("span", { class: "tml-id", text: r[0] }),
+        id,
         h("span", { class: "tml-ctx", text: r[3] || "" }),
         h("span", { class: "tml-price", text: r[5] || "" }),
         h("span", { class: "tml-flags", text: flagText(r) }),
@@ -357,6 +371,7 @@ function render({ model, el }) {
     }
     if (r[9]) title.append(h("span", { class: "tml-badge", text: r[9] }));
     const flags = r[8] || 0;
+    if (flags & F.listed) title.append(h("span", { class: "tml-badge tml-badge-ok", text: `● ${LISTED_TEXT}` }));
     const abilities = Object.entries({ tools: F.tools, reasoning: F.reasoning, "structured output": F.structured, attachments: F.attachments, embeddings: F.embedding, "open weights": F.open })
       .filter(([, bit]) => flags & bit)
       .map(([name]) => name)
@@ -373,6 +388,10 @@ function render({ model, el }) {
     const [knowledge, released, updated] = (r[10] || "").split("|").map(longDate);
     add("Dates", [["knowledge", knowledge], ["released", released], ["updated", updated]].filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", "));
     details.append(title, table);
+    if (r[9] === "not in catalog") {
+      // Listed by the endpoint itself: say why most details are missing.
+      details.append(h("div", { class: "tml-muted", text: "Listed by the provider's endpoint; not in the models.dev catalog, so its prices and limits are unknown here." }));
+    }
   }
 
   function focusRow(i, scroll = true, step = 1) {
@@ -409,7 +428,16 @@ function render({ model, el }) {
 
   function drawFilters() {
     filterBar.replaceChildren(h("span", { class: "tml-muted", text: "Only:" }));
-    for (const [key, label] of FILTERS[s.tab] || FILTERS.embedding) {
+    const all = [...(FILTERS[s.tab] || FILTERS.embedding)];
+    // Narrow to what the key can use; offered only once the endpoint said which those are.
+    if (listedIn[s.tab]) {
+      const mark = h("span", { class: "tml-mark", "aria-hidden": "true", text: "●" });
+      const label = h("span", {}, mark, ` available to my key (${listedIn[s.tab]})`);
+      all.unshift(["listed", label]);
+    } else {
+      s.filters[s.tab].listed = false;
+    }
+    for (const [key, label] of all) {
       const box = h("input", { type: "checkbox" });
       box.checked = Boolean(s.filters[s.tab][key]);
       box.addEventListener("change", () => {

@@ -24,7 +24,7 @@ from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
 from ._html import PANEL_CSS, esc, muted
 from ._live import stale_note
-from ._model_index import ModelIndex, codex_plan_index, index_for, list_row
+from ._model_index import LISTED, ModelIndex, codex_plan_index, index_for, list_row
 from ._model_list import ModelList
 
 __all__ = ["ModelPicker"]
@@ -70,7 +70,8 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             layout={**BUTTON, "flex": "0 0 auto", "min_width": "96px"},
         )
         self.list = f.adopt(ModelList(purposes=self.purposes, value=list(provider.models)))
-        # What a Base URL override serves, listed above the catalog once the endpoint answers.
+        # What the endpoint serves: with a Base URL override, listed above the catalog; at the
+        # type's default endpoint, the catalog's models the key can list are marked ●.
         self.endpoint_status = f.make(W.HTML, value="")
         self.endpoint = EndpointList(provider, self._endpoint_changed)
 
@@ -208,13 +209,12 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
     # -- rows -----------------------------------------------------------------------------
 
-    # -- the endpoint's own list (a Base URL override) ----------------------------------------
+    # -- the endpoint's own list ----------------------------------------------------------------
 
     def _load_endpoint(self, refresh: bool = False) -> None:
-        if self.endpoint.overridden:
-            self.endpoint.load(refresh=refresh)
-        else:
-            self._endpoint_changed()
+        # Asks in the background, and only when there is something to ask with (a key, not
+        # codex, not offline at a default endpoint); otherwise it clears the list at once.
+        self.endpoint.load(refresh=refresh)
 
     def _base_url_changed(self, change: Any) -> None:
         self._load_endpoint()
@@ -235,19 +235,21 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             self._report("Showing the endpoint's models", exc)
 
     def _show_endpoint_status(self) -> None:
-        text = self.endpoint.describe() if self.endpoint.overridden else ""
+        text = self.endpoint.describe()
         if not text:
             value = ""
         elif self.endpoint.error:
             value = f'<span class="takopi-error" style="font-size:11px">{esc(text)}</span>'
         else:
-            value = f"<span class='takopi-muted' style='font-size:11px'>{esc(text)}</span>"
+            # The legend's ● in the colour of the marks it explains.
+            shown = esc(text).replace("●", "<span class='tml-mark tml-legend'>●</span>")
+            value = f"<span class='takopi-muted' style='font-size:11px'>{shown}</span>"
         if self.endpoint_status.value != value:
             self.endpoint_status.value = value
 
     def _served(self) -> Any:
-        """The endpoint's list when it heads the picker (a Base URL override that answered)."""
-        return self.endpoint.models if self.endpoint.overridden else None
+        """The endpoint's list, once it answered (None before, on an error, or never asked)."""
+        return self.endpoint.models
 
     # -- rows -----------------------------------------------------------------------------
 
@@ -256,7 +258,9 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
 
         With a Base URL override whose endpoint answered, two groups: what the endpoint
         serves (catalog metadata where an id matched, "not in catalog" otherwise), then
-        the catalog's models it does not list, still reachable.
+        the catalog's models it does not list, still reachable. At the type's default
+        endpoint, the catalog in its own order with the models the key can list flagged
+        :data:`LISTED` (shown ●, and a filter), then what the key lists beyond the catalog.
         """
         with self._lock:
             subscription = self.provider.type == "codex"
@@ -271,18 +275,22 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             else:
                 from .._endpoint_models import GROUP_TITLES, picker_rows
 
-                groups = [GROUP_TITLES["endpoint"], "models.dev catalog, not listed by it"]
+                overridden = self.endpoint.overridden
+                if overridden:
+                    groups = [GROUP_TITLES["endpoint"], "models.dev catalog, not listed by it"]
+                else:
+                    groups = ["models.dev catalog", "Also listed for your key, not in the catalog"]
                 rows = []
                 for purpose in self.purposes:
                     for row in picker_rows(
                         self.index(purpose).models,
                         served,
                         [],
-                        overridden=True,
+                        overridden=overridden,
                         purpose=purpose,
                         extra=[],
                     ):
-                        rows.append(self._row(row, purpose, subscription))
+                        rows.append(self._row(row, purpose, subscription, overridden))
             if self.list.groups != groups:
                 self.list.groups = groups
             if self.list.rows != rows:
@@ -290,15 +298,19 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             self._show_unknown()
 
     @staticmethod
-    def _row(row: Any, purpose: str, subscription: bool) -> list[Any]:
-        group = 0 if row.group == "endpoint" else 1
+    def _row(row: Any, purpose: str, subscription: bool, overridden: bool = True) -> list[Any]:
+        # Override: the endpoint's rows head the list (0). Default: the catalog's do (0).
+        group = int((row.group == "endpoint") != overridden)
+        # At a default endpoint, every model the key lists gets the ● (the catalog's others not).
+        listed = LISTED if row.served and not overridden else 0
         if row.info is None:
             context = format_tokens(row.context_window) if row.context_window else ""
             cells: list[Any] = [row.id, "", "", context if context != "—" else "", "", "", "", ""]
-            return [*cells, 0, "not in catalog", "", purpose, group]
+            return [*cells, listed, "not in catalog", "", purpose, group]
         cells = list_row(row.info, purpose, subscription=subscription)
         cells += [""] * (13 - len(cells))
         cells[0], cells[11], cells[12] = row.id, purpose, group
+        cells[8] = (cells[8] or 0) | listed
         if row.id != row.info.id and not cells[1]:
             cells[1] = row.info.name  # "openai/gpt-4o" served as the catalog's gpt-4o
         if row.context_window:
@@ -349,8 +361,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
             return
         if self._refreshing:
             return
-        if self.endpoint.overridden:
-            self._load_endpoint(refresh=True)  # a proxy's new models show up too
+        self._load_endpoint(refresh=True)  # a proxy's new models show up too, a key's new access
         self._refreshing = True
         self.refresh_button.disabled = True
         self.refresh_done.clear()

@@ -187,6 +187,12 @@ def _client_kwargs(
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
     kwargs.setdefault("follow_redirects", True)
     kwargs.setdefault("auth", ProviderAuth(credentials, origin))
+    spec = getattr(endpoint.runtime, "routes", "")
+    if spec:  # TAKOPI_NB_ROUTES: see _routes
+        from ._routes import route_mounts
+
+        mounts = route_mounts(spec, origin, is_async=is_async, limits=kwargs.get("limits"))
+        kwargs["mounts"] = {**mounts, **dict(kwargs.get("mounts") or {})}
     return {"event_hooks": hooks, "headers": headers, **kwargs}
 
 

@@ -41,7 +41,7 @@ def _digest(value: str) -> str:
 @dataclass
 class _Slot:
     identity: tuple[str, str]
-    """(api base, credential digest)."""
+    """(api base and routes, credential digest)."""
     client: httpx.Client
 
 
@@ -74,7 +74,8 @@ class ClientPool:
         else:  # an unknown kind: no pooling
             return build_client(endpoint, credentials, limits=LIMITS)
         slot_key = (endpoint.provider_id, endpoint.provider_type, style)
-        identity = (endpoint.api_base, secret_id)
+        # A client's mounts come from the runtime's routes: another route, another client.
+        identity = (f"{endpoint.api_base} {getattr(endpoint.runtime, 'routes', '')}", secret_id)
         with self._lock:
             slot = self._slots.get(slot_key)
             if slot is not None and slot.identity == identity:

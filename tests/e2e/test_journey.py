@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import default_routes
 from tests.e2e.conftest import stop_lab
 from tests.e2e.lab import Lab, open_notebook, run_all, shot, start_lab
 from tests.fakes.codex_server import FakeChatGPT
@@ -27,6 +28,9 @@ from tests.fakes.providers import FakeProvider
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-e2e-TYPED-IN-THE-PANEL-7f3a9c"
+DEFAULT_KEY = "sk-e2e-DEFAULT-ENDPOINT-KEY-41d2"
+# What DEFAULT_KEY can list at api.openai.com (a loopback fake behind TAKOPI_NB_ROUTES).
+DEFAULT_IDS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "ft:gpt-4o-mini:acme::a1b2c3")
 XSS_IMG = '<img src=x onerror="window.__takopi_pwned=1">'
 XSS_SCRIPT = "<script>window.__takopi_pwned=2</script>"
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +52,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ModelsDevServer(hostile_catalog()) as models_dev,
         FakeProvider(models=("gpt-5.2", "gpt-5-mini")) as provider,
         FakeChatGPT(interval="1") as chatgpt,
+        FakeProvider(key=DEFAULT_KEY, models=DEFAULT_IDS) as openai_host,
     ):
         models_dev.mode, models_dev.status = "error", 503  # offline at first: bundled snapshot
         lab = start_lab(
@@ -56,11 +61,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 "TAKOPI_NB_CATALOG_URL": models_dev.api_url,
                 "TAKOPI_NB_CODEX_ISSUER": chatgpt.issuer,
                 "TAKOPI_NB_CONFIG": str(work / "providers.json"),
+                # The kernel's calls to api.openai.com go to a loopback fake; every other
+                # default host to a closed port.
+                "TAKOPI_NB_ROUTES": default_routes("http://127.0.0.1:9")
+                + f" https://api.openai.com={openai_host.url}",
             },
         )
         try:
             yield {"lab": lab, "models_dev": models_dev, "provider": provider, "chatgpt": chatgpt,
-                   "config": work / "providers.json"}  # fmt: skip
+                   "config": work / "providers.json", "openai_host": openai_host}  # fmt: skip
         finally:
             stop_lab(lab)
 
@@ -429,3 +438,82 @@ def test_layout_themes_and_money(page: Any, world: dict[str, Any]) -> None:
     shot(page, "23-dark-1400")
     set_theme(page, "JupyterLab Light")
     assert not page.js_errors, page.js_errors
+
+
+def test_a_default_endpoint_marks_the_models_the_key_can_list(
+    page: Any, world: dict[str, Any]
+) -> None:
+    lab: Lab = world["lab"]
+    host: FakeProvider = world["openai_host"]
+    lab.write_notebook(
+        "marks.ipynb",
+        [
+            # The key comes from $OPENAI_API_KEY, as an org's spawner would set it.
+            "import os, pathlib\nimport takopi_nb as tk\n%load_ext takopi_nb\n"
+            "os.environ['OPENAI_API_KEY'] = pathlib.Path('openai-key.txt').read_text()\n"
+            "cfg = tk.get_config()\n"
+            "for old in list(cfg.providers):\n    cfg.remove_provider(old.id)\n"
+            "cfg.add_provider('openai', id='mine', models=['gpt-4o'])",
+            "%takopi providers",
+            "%takopi models mine gpt-4o --live",
+        ],
+    )
+    (lab.root / "openai-key.txt").write_text(DEFAULT_KEY)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_notebook(page, lab, "marks.ipynb")
+    for index in range(3):
+        run_cell(page, index)
+    p = panel(page)
+    picker = p.locator(".takopi-model-picker")
+    # No Base URL: api.openai.com (the fake) is asked in the background, and says 6 models.
+    expect(picker).to_contain_text("Your key can list 6 models; they are marked ● below.")
+    assert host.requests_to("models")[-1].header("host") == "api.openai.com"
+    # The text twin says the same.
+    text = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
+    expect(text).to_contain_text("catalog; available to this key")
+    # Narrow to what the key can use: the catalog's four, then what the catalog lacks.
+    only = picker.locator(".tml-filter", has_text="available to my key")
+    expect(only).to_have_text("● available to my key (5)")
+    only.locator("input").check()
+    rows = picker.locator(".tml-list [role=checkbox]")
+    expect(rows).to_have_count(5)
+    expect(picker.locator(".tml-group")).to_have_text(
+        ["models.dev catalog (4)", "Also listed for your key, not in the catalog (1)"]
+    )
+    expect(rows.locator(".tml-mark")).to_have_text(["●"] * 5)
+    tuned = picker.get_by_role(
+        "checkbox", name="ft:gpt-4o-mini:acme::a1b2c3, available to this key"
+    )
+    tuned.hover()
+    expect(picker.locator(".tml-details")).to_contain_text("available to this key")
+    expect(picker.locator(".tml-details")).to_contain_text("not in the models.dev catalog")
+    only.locator("input").uncheck()
+    # Searching shows marked and unmarked models side by side, ids lined up.
+    picker.get_by_role("searchbox", name="Search models").fill("gpt-4o")
+    listed = picker.get_by_role("checkbox", name="gpt-4o-mini, available to this key")
+    expect(listed.locator(".tml-mark")).to_have_text("●")
+    expect(picker.get_by_role("checkbox", name="gpt-4o, available to this key")).to_be_checked()
+    unmarked = picker.locator(".tml-list [role=checkbox]:not([aria-label*=available])")
+    expect(unmarked.first.locator(".tml-mark")).to_have_text("")
+    p.scroll_into_view_if_needed()
+    mark = listed.locator(".tml-mark")
+    shot(page, "30-marks-light-1400")
+    assert mark.evaluate(CONTRAST) >= 3.0  # a graphic beside its text (WCAG 1.4.11)
+    page.set_viewport_size({"width": 900, "height": 700})
+    page.wait_for_timeout(500)  # one layout pass after the resize
+    assert p.evaluate(SIDEWAYS) == []
+    picker.scroll_into_view_if_needed()
+    shot(page, "31-marks-light-900")
+    set_theme(page, "JupyterLab Dark")
+    assert mark.evaluate(CONTRAST) >= 3.0
+    picker.scroll_into_view_if_needed()
+    shot(page, "32-marks-dark-900")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    p.scroll_into_view_if_needed()
+    shot(page, "33-marks-dark-1400")
+    set_theme(page, "JupyterLab Light")
+    # The key is in neither the page nor the kernel's outputs.
+    assert DEFAULT_KEY not in page.content()
+    assert DEFAULT_KEY not in lab.log.read_text()
+    assert not page.js_errors, page.js_errors
+    lab.stop_sessions()
