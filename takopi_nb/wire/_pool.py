@@ -82,8 +82,11 @@ class ClientPool:
                 return slot.client
             if slot is not None:
                 self._retired.append(slot.client)
-            # Streams that a cancelled achat() or an interrupted batch can shut (see _cancel).
-            client = build_client(endpoint, fixed, transport=cancellable_transport(LIMITS))
+            # Streams that a cancelled achat() or an interrupted batch can shut (see _cancel);
+            # limits still size the mounts (TAKOPI_NB_ROUTES, proxies), which use their own.
+            client = build_client(
+                endpoint, fixed, transport=cancellable_transport(LIMITS), limits=LIMITS
+            )
             self._slots[slot_key] = _Slot(identity, client)
             if not self._registered:
                 atexit.register(self.close)
