@@ -1,7 +1,10 @@
 """Framework hand-offs, each with the real framework installed, making real requests to
 loopback fakes: LangChain (chat, embeddings, Anthropic), pydantic-ai, the OpenAI Agents
 SDK, litellm, DSPy and ``llm``; a ChatGPT (codex) ref whose token is revoked mid-run and
-refreshed through takopi_nb; and no key in any framework object's repr, output or logs."""
+refreshed through takopi_nb; no key in any framework object's repr, output or logs; and the
+calls sent through our clients booked in ``tk.usage()`` like ``m.chat()``'s (JSON answers,
+event streams with their usage chunk, embeddings, tool rounds, the Codex backend), those of
+frameworks with a client of their own (litellm) not."""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ import pytest
 
 import takopi_nb as tk
 from takopi_nb._errors import MissingDependencyError, ProviderRequestError
+from takopi_nb.wire._ledger import LedgerRow, ledger
 from tests.fakes.codex_server import FakeChatGPT
+from tests.fakes.http import Response
 from tests.fakes.providers import FakeProvider
 from tests.fakes.tool_calls import ToolScript
 from tests.leaks import places_with_secret
@@ -297,6 +302,135 @@ def test_codex_hand_offs_that_take_only_a_key_say_so(chatgpt: FakeChatGPT) -> No
         with pytest.raises(ProviderRequestError, match="token expires within hours"):
             build()
     assert chatgpt.responses_calls == []
+
+
+# -- calls through our clients show in tk.usage() -------------------------------------------
+
+USAGE_REF = "p/gpt-4o-mini"
+
+
+def row(ref: str) -> LedgerRow:
+    rows = {r.ref: r for r in ledger.rows()}
+    assert ref in rows, list(rows)
+    return rows[ref]
+
+
+@pytest.fixture
+def priced() -> Iterator[FakeProvider]:
+    """A provider whose model has a catalog price."""
+    with FakeProvider(key=KEY, models=("gpt-4o-mini",)) as server:
+        tk.get_config().add_provider(
+            "openai",
+            id="p",
+            base_url=server.base_url,
+            api_key=KEY,
+            models=["gpt-4o-mini", "text-embedding-3-small"],
+        )
+        yield server
+
+
+def test_langchain_calls_are_booked_like_m_chat(priced: FakeProvider) -> None:
+    m = tk.resolve(USAGE_REF)
+    own = m.chat("Say hello")  # the reference: same prompt, same fake answer
+    assert own.usage and own.cost
+    chat = m.langchain(stream_usage=True)
+    assert chat.invoke("Say hello").content == own  # JSON
+    assert asyncio.run(chat.ainvoke("Say hello")).content == own  # JSON, async client
+    assert "".join(str(c.content) for c in chat.stream("Say hello")) == own  # event stream
+    sent = priced.requests_to("chat/completions")
+    assert sent[-1].json()["stream_options"] == {"include_usage": True}
+
+    booked = row(USAGE_REF)
+    assert booked.calls == 4 and booked.unpriced == 0
+    assert booked.input_tokens == 4 * own.usage["input_tokens"]
+    assert booked.output_tokens == 4 * own.usage["output_tokens"]
+    assert booked.cost == pytest.approx(4 * own.cost)
+    shown = tk.usage(as_frame=False)
+    assert places_with_secret(KEY, texts=[repr(shown), str(shown.rows)]) == []
+
+
+def test_a_compressed_answer_is_booked_from_its_decoded_body(priced: FakeProvider) -> None:
+    """Providers gzip their answers: the hook sees the raw bytes, the ledger the tokens."""
+    import gzip
+    import json
+
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": REPLY},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290},
+    }
+    packed = gzip.compress(json.dumps(answer).encode())
+    priced.intercept = lambda request: Response(200, packed, {"Content-Encoding": "gzip"})
+    assert tk.resolve(USAGE_REF).langchain().invoke("Hi").content == REPLY
+    booked = row(USAGE_REF)
+    assert (booked.calls, booked.input_tokens, booked.output_tokens) == (1, 1234, 56)
+
+
+def test_langchain_embeddings_are_booked(priced: FakeProvider) -> None:
+    m = tk.resolve("p/text-embedding-3-small", purpose="embedding")
+    own = m.embed(["b c"])
+    embeddings = m.langchain_embeddings()
+    embeddings.embed_documents(["b c"])
+    booked = row("p/text-embedding-3-small")
+    assert own.usage and own.cost
+    assert booked.calls == 2 and booked.input_tokens == 2 * own.usage["input_tokens"]
+    assert booked.cost == pytest.approx(2 * own.cost)
+
+
+def test_pydantic_ai_and_agents_sdk_tool_rounds_are_booked(priced: FakeProvider) -> None:
+    from agents import Agent, Runner, function_tool
+    from pydantic_ai import Agent as PydanticAgent
+
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    m = tk.resolve(USAGE_REF)
+    priced.intercept = ToolScript([[("add", '{"a": 2, "b": 3}')]]).intercept(priced)
+    agent = PydanticAgent(m.pydantic_ai())
+    agent.tool_plain(add)
+    assert asyncio.run(agent.run("2+3?")).output == "Tool results: 5"
+    after_pydantic = row(USAGE_REF)
+    assert after_pydantic.calls == 2
+    assert after_pydantic.tool_rounds == 1 and after_pydantic.tool_calls == 1
+    assert after_pydantic.input_tokens > 0 and after_pydantic.cost
+
+    priced.intercept = ToolScript([[("add", '{"a": 2, "b": 3}')]]).intercept(priced)
+    sdk_agent = Agent(name="calc", model=m.agents_model(), tools=[function_tool(add)])
+    assert asyncio.run(Runner.run(sdk_agent, "2+3?")).final_output == "Tool results: 5"
+    booked = row(USAGE_REF)
+    assert booked.calls == 4 and booked.tool_rounds == 2 and booked.tool_calls == 2
+    assert len(priced.requests_to("chat/completions")) == 4
+
+
+def test_codex_calls_through_langchain_are_booked(chatgpt: FakeChatGPT) -> None:
+    chatgpt.reply_chunks = ["Hello", " from", " Codex."]
+    m = tk.resolve("c/gpt-5.5")
+    own = m.chat("Hi")
+    chat = m.langchain()
+    assert chat.invoke("Hi").text == own  # the backend streams; the transport made JSON
+    assert "".join(str(c.text) for c in chat.stream("Hi")) == own
+    booked = row("c/gpt-5.5")
+    assert own.usage and booked.calls == 3
+    assert booked.output_tokens == 3 * own.usage["output_tokens"]
+
+
+def test_a_framework_with_its_own_client_is_not_booked(priced: FakeProvider) -> None:
+    import litellm
+
+    kwargs = tk.resolve(USAGE_REF).litellm_kwargs()
+    litellm.completion(**kwargs, messages=[{"role": "user", "content": "Hi"}])
+    assert len(priced.requests_to("chat/completions")) == 1
+    assert USAGE_REF not in {r.ref for r in ledger.rows()}  # documented: litellm builds its own
 
 
 # -- missing packages -------------------------------------------------------------------------

@@ -6,7 +6,8 @@ The ``openai`` SDK clients built here get a placeholder API key and an
 real credential on each request to the provider's origin, and nowhere else. A
 ChatGPT (codex) token is refreshed near expiry and after a 401, and the Codex
 backend is made to look like the plain Responses API (see
-:mod:`._codex_transport`).
+:mod:`._codex_transport`). The model calls those clients carry are booked in
+``tk.usage()`` with their cost (see :mod:`._usage`).
 """
 
 from __future__ import annotations
@@ -49,10 +50,14 @@ def http_client(model: Any, *, is_async: bool, protocol: Any = None) -> Any:
 
     from ..wire._endpoint import endpoint_for_model
     from ..wire._http import build_async_client, build_client
+    from ._usage import usage_hooks
 
     endpoint = endpoint_for_model(model)
     credentials = endpoint.credentials(protocol)
-    options: dict[str, Any] = {"timeout": None}  # the SDKs pass their own per request
+    options: dict[str, Any] = {
+        "timeout": None,  # the SDKs pass their own per request
+        "event_hooks": usage_hooks(endpoint, is_async=is_async),
+    }
     if is_async:
         # Frameworks' run_sync() starts a new event loop per call: a kept-alive connection
         # would belong to a closed loop. Notebooks' own loop loses only connection reuse.

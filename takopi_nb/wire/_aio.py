@@ -6,6 +6,11 @@ event loop (ipykernel's, asyncio.run's, an anyio one on asyncio) and never
 block it. A dedicated pool, not the loop's default executor: that one has
 only ``cpu_count + 4`` threads, which would cap ``asyncio.gather`` of many calls;
 and of daemon threads, so that a call still running never holds up the exit.
+
+A thread cannot be stopped, so cancelling the awaiting task (or Ctrl-C under
+``asyncio.run``) cancels the call's :class:`~._cancel.CallScope` instead: its
+socket is shut down, the provider sees the connection closed, and the thread
+and the pool slot are free again at once (see :mod:`._cancel`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._cancel import CallScope, enter_scope
 from ._daemon_pool import DaemonThreadPool
 from ._results import ChatResult, ChatStream
 
@@ -38,10 +44,25 @@ def _pool() -> DaemonThreadPool:
 
 
 async def run_in_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """``await`` ``fn(*args, **kwargs)`` run on the pool, with the caller's context."""
+    """``await`` ``fn(*args, **kwargs)`` run on the pool, with the caller's context.
+
+    Cancelled (or interrupted) while waiting, the call is cancelled too.
+    """
     loop = asyncio.get_running_loop()
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await loop.run_in_executor(_pool(), call)
+    scope = CallScope()
+
+    def scoped() -> R:
+        enter_scope(scope)  # in the copied context: the caller's own is untouched
+        return fn(*args, **kwargs)
+
+    call = functools.partial(contextvars.copy_context().run, scoped)
+    future = loop.run_in_executor(_pool(), call)
+    try:
+        return await future
+    except BaseException:
+        if future.cancelled() or not future.done():  # not the call's own error
+            scope.cancel()
+        raise
 
 
 async def off_the_loop(fn: Callable[..., R], *args: Any) -> R:
@@ -52,12 +73,15 @@ async def off_the_loop(fn: Callable[..., R], *args: Any) -> R:
     anyio's threads, which are daemons there.
     """
     try:
-        asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         import anyio.to_thread
 
         return await anyio.to_thread.run_sync(fn, *args)
-    return await run_in_thread(fn, *args)
+    # No call scope, and shielded: a token refresh under way must finish (and be stored)
+    # even when the awaiting task is cancelled, or the rotated token would be lost.
+    call = functools.partial(contextvars.copy_context().run, fn, *args)
+    return await asyncio.shield(loop.run_in_executor(_pool(), call))
 
 
 _END = object()
@@ -72,12 +96,25 @@ class AsyncChatStream:
 
     def __init__(self, stream: ChatStream) -> None:
         self._stream = stream
+        self._reads = 0
 
     def __aiter__(self) -> AsyncChatStream:
         return self
 
+    def _next(self) -> object:
+        self._reads += 1
+        return next(self._stream, _END)
+
     async def __anext__(self) -> str:
-        chunk = await run_in_thread(next, self._stream, _END)
+        reads = self._reads
+        try:
+            chunk = await run_in_thread(self._next)
+        except asyncio.CancelledError:
+            # A cancelled read abandons the stream. A read under way had its socket shut by
+            # its scope; one that never started would leave the answer open: close it here.
+            if self._reads == reads:
+                self._stream.close()
+            raise
         if chunk is _END:
             raise StopAsyncIteration
         return str(chunk)

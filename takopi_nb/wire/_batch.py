@@ -3,12 +3,14 @@
 The calls run on worker threads over the provider's pooled client, at most
 ``concurrency`` in flight. A 429 halves that limit (once per round of
 requests, as TCP does) and every ``limit`` successes in a row raise it by one
-again; the retry itself waits what ``Retry-After`` asks. Failures are kept in
+again; the retry itself waits what ``Retry-After`` asks, and the endpoint's gate
+(:mod:`._gate`) holds every other worker back meanwhile. Failures are kept in
 place of their item: one bad prompt never loses the others.
 
 The caller's thread only waits and reports progress, so an interrupt (Ctrl-C,
-the kernel's Interrupt) lands there: nothing new is sent, and what finished is
-returned marked ``interrupted``.
+the kernel's Interrupt) lands there: nothing new is sent, the requests on the
+wire are cut (each worker runs in a :class:`~._cancel.CallScope`), and what
+finished is returned marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from ._cancel import CallCancelled, CallScope, current_scope, enter_scope
 from ._http import RetryPolicy, default_retry
 from ._progress import Progress, make_progress
 
@@ -118,7 +121,7 @@ def run_batch(
     outcomes: list[Any] = [NOT_RUN] * total
     bar: Progress = make_progress(progress, total, what)
 
-    def work(index: int) -> Any:
+    def work(index: int, scope: CallScope) -> Any:
         epoch = limiter.acquire()
         if epoch is None:
             return NOT_RUN
@@ -137,10 +140,10 @@ def run_batch(
             value = task(items[index], dataclasses.replace(base, on_retry=on_retry, sleep=sleep))
             ok = True
             return value
-        except _Stopped:
+        except (_Stopped, CallCancelled):
             return NOT_RUN
-        except Exception as exc:  # kept in place of the item
-            return exc
+        except Exception as exc:  # kept in place of the item, unless it is the cut's doing
+            return NOT_RUN if scope.cancelled else exc
         finally:
             limiter.release(ok)
 
@@ -150,17 +153,21 @@ def run_batch(
     next_index = iter(range(total))
     take = threading.Lock()
 
-    def worker() -> None:
+    def worker(scope: CallScope) -> None:
+        enter_scope(scope)
         while not limiter.stopped:
             with take:
                 index = next(next_index, None)
             if index is None:
                 return
-            finished.put((index, work(index)))
+            finished.put((index, work(index, scope)))
 
+    # Inside a cancellable call (aembed of many batches), the workers are cut with it.
+    parent = current_scope()
+    scopes = [parent.child() if parent else CallScope() for _ in range(limiter.ceiling)]
     threads = [
-        threading.Thread(target=worker, name=f"takopi-batch-{n}", daemon=True)
-        for n in range(limiter.ceiling)
+        threading.Thread(target=worker, args=(scope,), name=f"takopi-batch-{n}", daemon=True)
+        for n, scope in enumerate(scopes)
     ]
     interrupted = False
     received = 0
@@ -171,14 +178,18 @@ def run_batch(
             try:
                 index, value = finished.get(timeout=0.5)
             except queue.Empty:
+                if parent is not None and parent.cancelled:
+                    raise KeyboardInterrupt from None  # as if interrupted: stop, return
                 continue
             received += 1
             outcomes[index] = value
             bar.update(value)
     except KeyboardInterrupt:
-        # Calls already on the wire finish in the background, unread; nothing new is sent.
+        # Nothing new is sent, and the calls on the wire are cut rather than left to run.
         interrupted = True
         limiter.stop()
+        for scope in scopes:
+            scope.cancel()
         while True:
             try:
                 index, value = finished.get_nowait()

@@ -16,9 +16,11 @@ from . import _gemini as gemini
 from . import _openai_compat as openai_compat
 from . import _responses as responses
 from ._cache import cache_key, response_cache
+from ._cancel import checkpoint
 from ._cost import usage_cost
 from ._endpoint import ApiKeyCredentials, Credentials, Endpoint, WireProtocol
 from ._errors import CallContext, error_for_transport, provider_detail
+from ._gate import gate_for
 from ._http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
@@ -135,6 +137,7 @@ def _post(
         policy=policy,
         origin=endpoint.origin,
         timeout=timeout,
+        gate=gate_for(endpoint.provider_id, endpoint.api_base),
     )
 
 
@@ -408,6 +411,7 @@ def embed(
             what="embed",
             policy=policy,
         )
+        checkpoint()  # cancelled (aembed): CallCancelled, nobody waits for the result
         if run.interrupted:
             raise KeyboardInterrupt
         outcomes = run.outcomes

@@ -8,13 +8,15 @@
   ``ChatGPT-Account-ID``; a request hook runs for every hop, proxies included.
 - :func:`send` retries 408/429/5xx and failed connects with bounded backoff,
   honouring ``Retry-After``; the sleep is injectable through :class:`RetryPolicy`.
+  A 429's wait closes the endpoint's gate (:mod:`._gate`): every other call to
+  that endpoint waits too, instead of collecting 429s of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 
 from .._errors import ProviderRequestError
+from ._cancel import cancellable_sleep, checkpoint
 from ._endpoint import Credentials, Endpoint, Origin
 from ._errors import (
     CallContext,
@@ -31,6 +34,7 @@ from ._errors import (
     provider_detail,
     retry_is_pointless,
 )
+from ._gate import Gate
 from ._scrub import CREDENTIAL_HEADERS
 
 __all__ = [
@@ -73,7 +77,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    sleep: Callable[[float], None] = field(default=cancellable_sleep, repr=False)
     jitter: Callable[[], float] = field(default=random.random, repr=False)
     on_retry: Callable[[int | None, float | None], None] | None = field(default=None, repr=False)
     """Told (status or None for a failed connect, Retry-After) before each retry's wait;
@@ -242,17 +246,23 @@ def send(
     policy: RetryPolicy | None = None,
     origin: Origin | None = None,
     timeout: httpx.Timeout | None = None,
+    gate: Gate | None = None,
 ) -> httpx.Response:
     """Send with retries; return a 2xx response whose body is not read yet (close it).
 
     ``timeout`` overrides the client's for this call (pooled clients are shared).
-    Anything else becomes a TakopiError: see :mod:`takopi_nb.wire._errors`.
+    ``gate``: the endpoint's 429 gate, waited at before each attempt and held
+    closed during a 429's wait. Anything else becomes a TakopiError: see
+    :mod:`takopi_nb.wire._errors`.
     """
     policy = policy or default_retry()
     limits = timeout or client.timeout
     extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     retry = 0
     while True:
+        checkpoint()
+        if gate is not None:
+            gate.wait(checkpoint)
         request = client.build_request(
             method, url, json=json, params=params, headers=headers, **extra
         )
@@ -313,7 +323,9 @@ def send(
                 if policy.on_retry is not None:
                     policy.on_retry(status, retry_after)
                 log.info("%s answered HTTP %s; retry in %.1f s", ctx.who, status, wait)
-                policy.sleep(wait)
+                pause = gate.closed_while() if gate and status == 429 else contextlib.nullcontext()
+                with pause:
+                    policy.sleep(wait)
                 retry += 1
                 continue
         redirected_to = None

@@ -8,6 +8,8 @@ retires the old client and builds a new one, so a key is never sent over a
 connection made for another host or another key. The key itself is not part of
 the slot's identity: only a digest of it is compared.
 
+Its connections can be cut by a cancelled call (see :mod:`._cancel`).
+
 Retired clients are closed at interpreter exit (another thread may still be
 reading from one), live ones too.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ._cancel import cancellable_transport
 from ._endpoint import ApiKeyCredentials, CodexCredentials, Credentials, Endpoint
 from ._http import build_client
 
@@ -79,7 +82,11 @@ class ClientPool:
                 return slot.client
             if slot is not None:
                 self._retired.append(slot.client)
-            client = build_client(endpoint, fixed, limits=LIMITS)
+            # Streams that a cancelled achat() or an interrupted batch can shut (see _cancel);
+            # limits still size the mounts (TAKOPI_NB_ROUTES, proxies), which use their own.
+            client = build_client(
+                endpoint, fixed, transport=cancellable_transport(LIMITS), limits=LIMITS
+            )
             self._slots[slot_key] = _Slot(identity, client)
             if not self._registered:
                 atexit.register(self.close)

@@ -7,6 +7,8 @@ a ``routes`` mapping ``(METHOD, path) -> callable(request) -> Response``.
 from __future__ import annotations
 
 import json
+import select
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +46,19 @@ class Request:
     body: bytes
     connection: int = 0
     """Which TCP connection (1, 2, ... in accept order) carried the request."""
+    socket: socket.socket | None = field(default=None, repr=False, compare=False)
+
+    def wait_for_hangup(self, timeout: float) -> bool:
+        """Whether the client closed (or shut down) the connection within ``timeout``
+        seconds, while this request is still unanswered."""
+        assert self.socket is not None
+        ready, _, _ = select.select([self.socket], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            return self.socket.recv(1, socket.MSG_PEEK) == b""
+        except OSError:  # reset by the client
+            return True
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -113,6 +128,7 @@ class LoopbackServer:
                     dict(self.headers.items()),
                     body,
                     self.connection_number,
+                    self.connection,
                 )
                 with server._lock:
                     server.requests.append(request)

@@ -360,3 +360,65 @@ def test_the_pool_closes_its_clients_and_builds_new_ones_after(fake: FakeProvide
     assert clients[0].client.is_closed and len(pool) == 0
     m.chat("two")
     assert fake.connections == 2
+
+
+def test_a_429_pauses_every_worker_until_its_retry_after_is_waited_out(
+    fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request is told 429 + Retry-After once the 4 workers' requests are all on
+    the wire; those 3 others (in flight) are answered only once the wait began. Requests
+    arriving during the wait (the injected sleep) are counted: none may. The 429 halved the
+    limit to 2, so once those 3 are answered one worker may go on: the wait ends when it is
+    parked at the endpoint's gate, or when a new request came."""
+    from takopi_nb.wire import _http as wire_http
+    from takopi_nb.wire._gate import gate_for
+
+    add(fake, "gpt-4o-mini")
+    lock = threading.Lock()
+    arrived = 0
+    all_on_wire = threading.Event()
+    window_open = threading.Event()
+    told: list[int] = []
+
+    def intercept(request: Request) -> Response | None:
+        nonlocal arrived
+        with lock:
+            arrived += 1
+            first = arrived == 1
+            if arrived == 4:
+                all_on_wire.set()
+        if first:
+            assert all_on_wire.wait(30)
+            told.append(len(fake.requests))
+            return Response.json(
+                {"error": {"message": "Rate limit", "type": "requests", "code": None}},
+                429,
+                **{"Retry-After": "3"},
+            )
+        if not window_open.is_set():
+            assert window_open.wait(30)  # in flight: answered once the wait began
+        return None
+
+    gate = gate_for("p", fake.base_url)
+    during: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        at_open = len(fake.requests)
+        window_open.set()
+        for _ in range(600):
+            if gate.waiting == 1 or len(fake.requests) > at_open:
+                break
+            threading.Event().wait(0.05)
+        during.append(len(fake.requests) - at_open)
+        slept.append(seconds)
+
+    slept: list[float] = []
+    monkeypatch.setattr(wire_http, "DEFAULT_RETRY", wire_http.RetryPolicy(sleep=sleep))
+    fake.intercept = intercept
+    batch = tk.resolve("p/gpt-4o-mini").chat_many(
+        [f"q{i}" for i in range(40)], concurrency=4, progress=False
+    )
+    assert slept == [3.0] and told == [4]
+    assert during == [0]  # nobody sent anything while the 429's Retry-After was waited out
+    assert len(batch.results) == 40 and len(fake.requests_to("chat/completions")) == 41
+    assert batch.lowest_concurrency == 2  # halved once, then climbed back (AIMD)

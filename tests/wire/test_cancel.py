@@ -1,0 +1,242 @@
+"""Cancelling a call stops its HTTP request: ``achat`` cancelled or interrupted, a streamed
+``achat`` cancelled mid-answer, a ``chat_many`` interrupted. A loopback fake holds the
+answer and reports whether the client hung up while it waited; the pooled client is then
+checked for a left-over connection, and still works."""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import takopi_nb as tk
+from takopi_nb.wire import AsyncChatStream
+from takopi_nb.wire._pool import pool
+from tests.fakes.http import Request, Response, sse
+from tests.fakes.providers import FakeProvider
+
+WAIT = 30.0
+"""Generous bound for events on a loaded machine; never a measured duration."""
+
+
+class Holder:
+    """Holds every chat request whose prompt starts with 'hold' until the client hangs up
+    (or the test ends), and records whether it hung up."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.finished = threading.Event()
+        self.hung_up: list[bool] = []
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    def hold(self, request: Request) -> bool:
+        self.arrived.set()
+        hung = False
+        while not self.release.is_set() and not hung:
+            hung = request.wait_for_hangup(0.05)
+        with self._lock:
+            self.hung_up.append(hung)
+        self.finished.set()
+        return hung
+
+    def intercept(self, request: Request) -> Response | None:
+        if str(request.json()["messages"][-1]["content"]).startswith("hold"):
+            self.hold(request)
+        return None  # the normal answer (lost on a closed connection)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    with FakeProvider(models=("gpt-4o-mini",)) as server:
+        tk.get_config().add_provider(
+            "openai", id="p", base_url=server.base_url, api_key=server.key, models=["gpt-4o-mini"]
+        )
+        yield server
+
+
+@pytest.fixture
+def holder(fake: FakeProvider) -> Iterator[Holder]:
+    held = Holder()
+    fake.intercept = held.intercept
+    yield held
+    held.release.set()  # a failing test must not leave the fake's thread waiting
+
+
+def pool_connections() -> list[Any]:
+    """The httpcore connections of the one pooled client (the private _pool is ours)."""
+    (slot,) = pool._slots.values()
+    return list(slot.client._transport._pool.connections)  # type: ignore[attr-defined]
+
+
+def pool_settles(fake: FakeProvider) -> None:
+    """The cut connection left the pool (so its thread is done), and the pool still works."""
+    for _ in range(int(WAIT / 0.05)):
+        if all(c.is_idle() for c in pool_connections()):
+            break
+        threading.Event().wait(0.05)
+    assert all(c.is_idle() for c in pool_connections())
+    m = tk.resolve("p/gpt-4o-mini")
+    before = fake.connections
+    for i in range(3):
+        assert m.chat(f"after {i}") == "Hello from the fake."
+    assert fake.connections == before + 1  # one new connection, reused: the cut one is gone
+    assert len(pool_connections()) == 1
+
+
+def test_cancelling_achat_closes_its_request(fake: FakeProvider, holder: Holder) -> None:
+    m = tk.resolve("p/gpt-4o-mini")
+
+    async def main() -> None:
+        task = asyncio.create_task(m.achat("hold me"))
+        assert await asyncio.to_thread(holder.arrived.wait, WAIT)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert holder.finished.wait(WAIT)
+    assert holder.hung_up == [True]  # the server saw the connection closed, still holding
+    pool_settles(fake)
+
+
+def test_ctrl_c_under_asyncio_run_closes_the_request(fake: FakeProvider, holder: Holder) -> None:
+    """Ctrl-C (SIGINT) under asyncio.run cancels the main task, which awaits achat."""
+    m = tk.resolve("p/gpt-4o-mini")
+
+    def interrupt(request: Request) -> Response | None:
+        if not str(request.json()["messages"][-1]["content"]).startswith("hold"):
+            return None
+        holder.arrived.set()
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+        holder.hold(request)
+        return None
+
+    fake.intercept = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(m.achat("hold me"))
+    assert holder.finished.wait(WAIT)
+    assert holder.hung_up == [True]
+    pool_settles(fake)
+
+
+def test_cancelling_a_streamed_achat_mid_answer_closes_it(fake: FakeProvider) -> None:
+    holder = Holder()
+
+    def first_chunk_then_hold(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            yield from sse([(None, {"choices": [{"index": 0, "delta": {"content": "Hel"}}]})])
+            holder.hold(request)
+
+        return Response(200, body(), {}, "text/event-stream")
+
+    fake.intercept = first_chunk_then_hold
+    m = tk.resolve("p/gpt-4o-mini")
+
+    async def main() -> tuple[str, AsyncChatStream]:
+        stream = await m.achat("hi", stream=True)
+        assert isinstance(stream, AsyncChatStream)
+        first = await stream.__anext__()
+        task = asyncio.create_task(stream.__anext__())
+        assert await asyncio.to_thread(holder.arrived.wait, WAIT)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return first, stream
+
+    try:
+        # The stream stays referenced: dropping it would close its response anyway.
+        first, stream = asyncio.run(main())
+        assert first == "Hel"
+        assert holder.finished.wait(WAIT)
+        assert holder.hung_up == [True]
+        assert not stream.done
+    finally:
+        holder.release.set()
+    fake.intercept = None
+    pool_settles(fake)
+
+
+def test_interrupting_chat_many_cuts_the_requests_on_the_wire(fake: FakeProvider) -> None:
+    """The first 4 prompts are answered; the server holds the next 4 (all the workers) and
+    interrupts the kernel when the last of them arrives: each sees its connection closed."""
+    arrived = 0
+    lock = threading.Lock()
+    holder = Holder()
+
+    def intercept(request: Request) -> Response | None:
+        nonlocal arrived
+        with lock:
+            arrived += 1
+            mine = arrived
+        if mine == 8:
+            _thread.interrupt_main()
+        if mine > 4:
+            holder.hold(request)
+        return None
+
+    fake.intercept = intercept
+    try:
+        batch = tk.resolve("p/gpt-4o-mini").chat_many(
+            [f"q{i}" for i in range(100)], concurrency=4, progress=False
+        )
+        for _ in range(int(WAIT / 0.05)):
+            with lock:
+                if len(holder.hung_up) == 4:
+                    break
+            threading.Event().wait(0.05)
+    finally:
+        holder.release.set()
+    assert batch.interrupted
+    assert holder.hung_up == [True] * 4
+    assert len(fake.requests_to("chat/completions")) == 8  # nothing new after the interrupt
+    assert len([e for e in batch if e is not None]) == 4
+    pool_settles(fake)
+
+
+def test_cancelling_an_aembed_of_many_batches_cuts_every_batch() -> None:
+    """Three batches on three workers inside one achat-style call: all are held by the
+    server, the awaiting task is cancelled, and each batch's connection is closed."""
+    holder = Holder()
+    with FakeProvider(embedding_models=("text-embedding-3-small",)) as server:
+        tk.get_config().add_provider(
+            "openai",
+            id="e",
+            base_url=server.base_url,
+            api_key=server.key,
+            models=["text-embedding-3-small"],
+        )
+        held = threading.Semaphore(0)
+
+        def hold_all(request: Request) -> Response | None:
+            held.release()
+            holder.hold(request)
+            return None
+
+        server.intercept = hold_all
+        m = tk.resolve("e/text-embedding-3-small", purpose="embedding")
+
+        async def main() -> None:
+            task = asyncio.create_task(m.aembed(["a", "b", "c"], batch_size=1, concurrency=3))
+            for _ in range(3):
+                assert await asyncio.to_thread(held.acquire, True, WAIT)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        try:
+            asyncio.run(main())
+            for _ in range(int(WAIT / 0.05)):
+                if len(holder.hung_up) == 3:
+                    break
+                threading.Event().wait(0.05)
+        finally:
+            holder.release.set()
+        assert holder.hung_up == [True] * 3
+        assert len(server.requests_to("embeddings")) == 3
