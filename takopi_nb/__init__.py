@@ -28,6 +28,7 @@ from ._errors import (
     ProviderTimeoutError,
     RateLimitError,
     RefError,
+    RefTypeError,
     TakopiError,
 )
 from ._lazy import lazy_attributes
@@ -74,6 +75,7 @@ __all__ = [
     "ProvidersPanel",
     "RateLimitError",
     "RefError",
+    "RefTypeError",
     "ResolvedModel",
     "TakopiConfig",
     "TakopiError",

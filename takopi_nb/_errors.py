@@ -23,6 +23,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "RefError",
+    "RefTypeError",
     "TakopiError",
 ]
 
@@ -33,6 +34,10 @@ class TakopiError(Exception):
 
 class RefError(TakopiError, ValueError):
     """A model ref is not of the form ``providerId/modelId``."""
+
+
+class RefTypeError(RefError, TypeError):
+    """A model ref (or a part of one) that is not a string at all, e.g. ``tk.resolve(3)``."""
 
 
 class ModelNotFoundError(TakopiError, LookupError):

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -378,7 +378,6 @@ class TakopiMagics(Magics):
 
     def _cmd_models(self, args: Any) -> Any:
         from ._provider_types import PROVIDER_TYPES
-        from ._tables import Table
         from .catalog import get_catalog
         from .widgets._model_index import index_for
 
@@ -422,10 +421,6 @@ class TakopiMagics(Magics):
                 rows.append(["✓", model_id, "(not in catalog)", "", "", ""])
         rows.extend(_catalog_row(info, info.id in selected) for info in shown)
         notes = []
-        if len(shown) < len(matches):
-            notes.append(
-                f"{len(matches) - len(shown)} more — refine the query, or use --limit N / --all."
-            )
         if (
             provider is not None
             and args.provider in PROVIDER_TYPES
@@ -446,17 +441,18 @@ class TakopiMagics(Magics):
                     "No catalog model matches. Any id can still be selected: "
                     f"%takopi select {provider.id} MODEL."
                 )
-            notes.append(f"Select with: %takopi select {provider.id} MODEL...")
         what = "embedding models" if args.embedding else "models"
         label = f"{name} ({type_info.label})" if provider is not None else f"type {name}"
-        return Table(
-            ["sel", "id", "name", "context", "$ in / out per 1M", "features"],
+        return _models_table(
+            "features",
             rows,
             title=(
                 f"{label}: {len(matches)} of {len(index)} "
                 f"{what} match · catalog: {catalog.describe()}"
             ),
+            hidden=len(matches) - len(shown),
             notes=notes,
+            provider_id=provider.id if provider is not None else None,
             wrap=["name", "features"],
         )
 
@@ -518,7 +514,6 @@ class TakopiMagics(Magics):
     def _models_live(self, provider: Any, purpose: str, matches: list[Any], args: Any) -> Any:
         """``%takopi models P --live``: what the endpoint serves, merged with the catalog."""
         from ._endpoint_models import GROUP_TITLES, picker_rows
-        from ._tables import Table
         from .catalog import get_catalog
         from .catalog._display import format_tokens
         from .widgets._model_index import price_pair
@@ -566,29 +561,26 @@ class TakopiMagics(Magics):
             for row in shown
         ]
         notes = []
-        if len(shown) < len(rows):
-            notes.append(
-                f"{len(rows) - len(shown)} more — refine the query, or use --limit N / --all."
-            )
         if not overridden:
             listed = sum(1 for row in rows if row.group == "catalog" and row.served)
             notes.append(
                 f"{listed} of the catalog's models are available to this key (its endpoint "
                 "lists them); ids it lists that the catalog lacks come last."
             )
-        notes.append(f"Select with: %takopi select {provider.id} MODEL...")
         if overridden:
             source = f"{len(listing)} models served by {listing.url}"
         else:
             source = f"your key can list {len(listing)} models ({listing.url})"
-        return Table(
-            ["sel", "id", "name", "context", "$ in / out per 1M", "where"],
+        return _models_table(
+            "where",
             table_rows,
             title=(
                 f"{provider.id} ({provider.type_info.label}): {source} · "
                 f"catalog: {get_catalog().describe()}"
             ),
+            hidden=len(rows) - len(shown),
             notes=notes,
+            provider_id=provider.id,
             wrap=["name", "where"],
         )
 
@@ -877,6 +869,30 @@ class TakopiMagics(Magics):
             except Exception:
                 pass
         self.flows.clear()
+
+
+def _models_table(
+    last_column: str,
+    rows: list[list[Any]],
+    *,
+    title: str,
+    hidden: int,
+    notes: Sequence[str] = (),
+    provider_id: str | None,
+    wrap: Sequence[str] = (),
+) -> Any:
+    """The table of ``%takopi models`` (catalog or ``--live``): ``hidden`` rows were cut."""
+    from ._tables import Table
+
+    more = [f"{hidden} more — refine the query, or use --limit N / --all."] if hidden > 0 else []
+    select = [f"Select with: %takopi select {provider_id} MODEL..."] if provider_id else []
+    return Table(
+        ["sel", "id", "name", "context", "$ in / out per 1M", last_column],
+        rows,
+        title=title,
+        notes=[*more, *notes, *select],
+        wrap=wrap,
+    )
 
 
 def _name_beside(model_id: str, name: str) -> str:

@@ -119,7 +119,8 @@ def key_moved_error(record: Any, source: str, bound: str) -> MissingCredentialsE
     if source.startswith("env:"):
         what = f"The key in ${source[4:]} is for {bound}"
     elif source == "oauth":
-        what, button = f"The ChatGPT sign-in of provider {record.id!r} was made for {bound}", ""
+        what = f"The ChatGPT sign-in of provider {record.id!r} was made for {bound}"
+        button = "the panel's 'Use sign-in at new host' button, "
     else:
         what = f"The API key of provider {record.id!r} was saved for {bound}"
     return MissingCredentialsError(

@@ -33,7 +33,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-class Table:
+class _Shown:
+    """Text for terminals: ``repr()`` and IPython's pretty printer both give ``str()``."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+class Table(_Shown):
     """Rows of plain-text cells with a title and notes.
 
     ``_repr_html_`` gives an escaped HTML table (notebooks); ``str()``/``repr()`` and
@@ -97,12 +107,6 @@ class Table:
         lines.extend(self.notes)
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(str(self))
-
     # -- HTML ------------------------------------------------------------------------------
 
     def _repr_html_(self) -> str:
@@ -152,7 +156,7 @@ class Table:
         return text.replace("/", "/<wbr>") if column in self._wrap else text
 
 
-class Lines:
+class Lines(_Shown):
     """A few lines of plain text shown as-is (escaped in HTML)."""
 
     def __init__(self, lines: Sequence[str]) -> None:
@@ -161,18 +165,12 @@ class Lines:
     def __str__(self) -> str:
         return "\n".join(self.lines)
 
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(str(self))
-
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
         return f'<div class="takopi-lines {IGNORE_CLASSES}">{body}</div>'
 
 
-class CommandHelp:
+class CommandHelp(_Shown):
     """Commands with their usage and a description, laid out for reading.
 
     Text (terminals): names in an aligned column, the description beside, the usage
@@ -207,12 +205,6 @@ class CommandHelp:
             lines.append("")
             lines.extend(line for note in self.notes for line in textwrap.wrap(note, 100))
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(str(self))
 
     def _repr_html_(self) -> str:
         esc = html.escape

@@ -12,26 +12,19 @@ import pytest
 from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 import takopi_nb as tk
 from takopi_nb._magics import TakopiMagics, _loaded
 from takopi_nb._tables import CommandHelp, Table
 from takopi_nb.demo import DemoOpenAIServer
 from tests.fakes.codex_server import FakeChatGPT
+from tests.shells import takopi_shell
 
 
 @pytest.fixture
 def shell() -> Iterator[InteractiveShell]:
-    saved = (sys.displayhook, sys.excepthook)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    made = InteractiveShell.instance(config=config)
-    made.run_line_magic("load_ext", "takopi_nb")
-    yield made
-    made.run_line_magic("unload_ext", "takopi_nb")
-    InteractiveShell.clear_instance()
-    sys.displayhook, sys.excepthook = saved
+    with takopi_shell() as made:
+        yield made
 
 
 def magic(shell: InteractiveShell, line: str) -> Any:

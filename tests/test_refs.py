@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from takopi_nb import RefError, format_ref, parse_ref
+import takopi_nb as tk
+from takopi_nb import RefError, RefTypeError, format_ref, parse_ref
 
 
 def test_split_at_first_slash_only() -> None:
@@ -18,6 +19,38 @@ def test_malformed_refs_say_the_expected_form(bad: object) -> None:
     with pytest.raises(RefError, match="providerId/modelId") as info:
         parse_ref(bad)
     assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, TypeError) is not isinstance(bad, str)
+
+
+@pytest.mark.parametrize(
+    ("bad", "given"),
+    [(None, "not None"), (3, "type int"), (b"work/m", "type bytes"), (["p/m"], "type list")],
+)
+def test_a_ref_that_is_not_a_string_is_a_type_error_too(bad: object, given: str) -> None:
+    cfg = tk.get_config()
+    cfg.add_provider("openai", id="p", models=["m"])
+    for call in (parse_ref, tk.resolve, cfg.resolve):
+        with pytest.raises(RefTypeError) as info:
+            call(bad)
+        error = info.value
+        assert isinstance(error, TypeError) and isinstance(error, ValueError)
+        assert isinstance(error, tk.TakopiError)
+        message = str(error)
+        assert given in message and "must be a string" in message
+        assert "providerId/modelId" in message
+
+
+def test_a_secret_given_as_a_ref_is_not_repeated() -> None:
+    secret = b"sk-proj-not-a-ref-0123456789"
+    with pytest.raises(RefTypeError) as info:
+        parse_ref(secret)
+    assert "sk-proj" not in str(info.value)
+
+
+@pytest.mark.parametrize("parts", [(3, "m"), ("p", None)])
+def test_format_rejects_parts_that_are_not_strings(parts: tuple[object, object]) -> None:
+    with pytest.raises(RefTypeError, match="must be a string"):
+        format_ref(*parts)  # type: ignore[arg-type]
 
 
 @given(st.text())

@@ -160,3 +160,39 @@ def test_closing_the_view_stops_following_the_flow(cfg: tk.TakopiConfig, fake: F
     shown = view.state_html.value
     flow.cancel()
     assert view.state_html.value == shown
+
+
+def test_a_sign_in_held_back_after_the_base_url_moved_is_confirmed_in_the_form(
+    cfg: tk.TakopiConfig, fake: FakeChatGPT
+) -> None:
+    provider = cfg.add_provider("codex", id="chatgpt", base_url=fake.codex_base, models=["gpt-5.4"])
+    cfg.add_provider("openai", id="work", api_key="sk-work-0123456789abcdef", models=["m"])
+    flow = provider.login()
+    wait_for(lambda: flow.state == "waiting")
+    fake.approve(flow.user_code)
+    assert flow.wait(timeout=30) == "signed_in"
+    wait_for(lambda: provider.status.startswith("signed in"))
+    panel = ProvidersPanel(cfg)
+    try:
+        other = panel.select("work")  # a form built by the same panel, with its own button
+        form = panel.select("chatgpt")
+        confirm = form.confirm_key
+        assert confirm.description == "Use sign-in at new host"
+        assert confirm in form.children and confirm.layout.display == "none"
+        # Another origin (the same loopback server under another name): the tokens stay home.
+        moved = fake.codex_base.replace("127.0.0.1", "localhost")
+        form.base_url.set_state({"value": moved})
+        assert provider.base_url == moved
+        assert confirm.layout.display != "none" and other.confirm_key.layout.display == "none"
+        assert "held back" in form.auth_status.value and "held back" in provider.status
+        with pytest.raises(tk.MissingCredentialsError, match="Use sign-in at new host"):
+            tk.resolve("chatgpt/gpt-5.4").headers()
+        confirm.click()
+        assert confirm.layout.display == "none"
+        assert "held back" not in form.auth_status.value
+        assert "held back" not in provider.status
+        # Confirmed for the new host only: moving back asks again.
+        form.base_url.set_state({"value": fake.codex_base})
+        assert confirm.layout.display != "none"
+    finally:
+        panel.close()

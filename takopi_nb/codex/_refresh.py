@@ -32,6 +32,8 @@ from ._device_flow import HttpReply, error_code
 from ._tokens import TokenSet, load_tokens, store_tokens
 
 if TYPE_CHECKING:
+    import httpx
+
     from .._secrets import SecretStore
 
 __all__ = [
@@ -183,25 +185,34 @@ def _write_back(tokens: TokenSet, provider_id: str) -> None:
         )
 
 
-def _post_refresh(issuer: str, refresh_token: str) -> HttpReply:
+def _post_to_issuer(
+    issuer: str, endpoint: str, body: dict[str, str], timeout: float
+) -> httpx.Response:
+    """``POST {issuer}/oauth/{endpoint}`` with a JSON body, read in full.
+
+    Raises ``httpx.HTTPError`` when the issuer cannot be reached.
+    """
     import httpx
 
     from ._backend import user_agent
 
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        return client.post(
+            f"{issuer.rstrip('/')}/oauth/{endpoint}",
+            json=body,
+            headers={"User-Agent": user_agent()},
+        )
+
+
+def _post_refresh(issuer: str, refresh_token: str) -> HttpReply:
+    import httpx
+
+    body = {"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": refresh_token}
     try:
-        with httpx.Client(timeout=REFRESH_TIMEOUT, follow_redirects=False) as client:
-            response = client.post(
-                f"{issuer.rstrip('/')}/oauth/token",
-                json={
-                    "client_id": CLIENT_ID,
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                },
-                headers={"User-Agent": user_agent()},
-            )
-            return HttpReply(response.status_code, response.content)
+        response = _post_to_issuer(issuer, "token", body, REFRESH_TIMEOUT)
     except httpx.HTTPError as exc:
         return HttpReply(0, b"", type(exc).__name__)
+    return HttpReply(response.status_code, response.content)
 
 
 def _refresh(
@@ -259,19 +270,9 @@ def revoke_refresh_token(issuer: str, refresh_token: str) -> bool:
     """Best effort ``POST {issuer}/oauth/revoke``; True when the server said 2xx."""
     import httpx
 
-    from ._backend import user_agent
-
+    body = {"token": refresh_token, "token_type_hint": "refresh_token", "client_id": CLIENT_ID}
     try:
-        with httpx.Client(timeout=5.0, follow_redirects=False) as client:
-            response = client.post(
-                f"{issuer.rstrip('/')}/oauth/revoke",
-                json={
-                    "token": refresh_token,
-                    "token_type_hint": "refresh_token",
-                    "client_id": CLIENT_ID,
-                },
-                headers={"User-Agent": user_agent()},
-            )
+        response = _post_to_issuer(issuer, "revoke", body, 5.0)
     except httpx.HTTPError as exc:
         log.info("Revoking a ChatGPT refresh token failed (%s); continuing", type(exc).__name__)
         return False

@@ -17,11 +17,12 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from traitlets import HasTraits, dlink, link
 
 AnyLink = link | dlink
+_Link = TypeVar("_Link", bound=AnyLink)
 
 __all__ = ["Bindings", "ErrorReporter", "SafeDirectionalLink", "SafeLink"]
 
@@ -48,6 +49,10 @@ class _Reporting:
     _on_error: ErrorReporter
     _where: str
     updating: bool
+
+    def _report_to(self, on_error: ErrorReporter, where: str) -> None:
+        self._on_error = on_error
+        self._where = where
 
     if TYPE_CHECKING:  # provided by traitlets' link / dlink, which come later in the MRO
 
@@ -98,8 +103,7 @@ class SafeLink(_Reporting, link):
         transform: Callable[[Any], Any] = _identity,
         inverse: Callable[[Any], Any] = _identity,
     ) -> None:
-        self._on_error = on_error
-        self._where = where
+        self._report_to(on_error, where)
         super().__init__(source, target, transform=(transform, inverse))
 
     def link(self) -> None:
@@ -143,8 +147,7 @@ class SafeDirectionalLink(_Reporting, dlink):
         where: str,
         transform: Callable[[Any], Any] = _identity,
     ) -> None:
-        self._on_error = on_error
-        self._where = where
+        self._report_to(on_error, where)
         super().__init__(source, target, transform=transform)
 
     def _update(self, change: Any) -> None:
@@ -191,16 +194,16 @@ class Bindings:
         transform: Callable[[Any], Any] = _identity,
         inverse: Callable[[Any], Any] = _identity,
     ) -> SafeLink:
-        made = SafeLink(
-            source,
-            target,
-            on_error=self.on_error,
-            where=where,
-            transform=transform,
-            inverse=inverse,
+        return self._keep(
+            SafeLink(
+                source,
+                target,
+                on_error=self.on_error,
+                where=where,
+                transform=transform,
+                inverse=inverse,
+            )
         )
-        self._links.append(made)
-        return made
 
     def dlink(
         self,
@@ -210,9 +213,14 @@ class Bindings:
         where: str,
         transform: Callable[[Any], Any] = _identity,
     ) -> SafeDirectionalLink:
-        made = SafeDirectionalLink(
-            source, target, on_error=self.on_error, where=where, transform=transform
+        return self._keep(
+            SafeDirectionalLink(
+                source, target, on_error=self.on_error, where=where, transform=transform
+            )
         )
+
+    def _keep(self, made: _Link) -> _Link:
+        """Track a new link, so that :meth:`close` unlinks it."""
         self._links.append(made)
         return made
 

@@ -16,8 +16,8 @@ import ipywidgets as W
 from ._bindings import Bindings, ErrorReporter
 from ._errors import error_line_for
 from ._factory import BUTTON, WidgetFactory
-from ._html import PANEL_CSS, esc, link
-from ._live import PrivateHTML, stale_note
+from ._html import esc, link
+from ._live import PrivateHTML, panel_head
 
 __all__ = ["DeviceCodeView", "format_countdown"]
 
@@ -67,9 +67,7 @@ class DeviceCodeView(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             layout=BUTTON,
         )
         self._bindings.on_click(self.cancel_button, lambda _: self.flow.cancel(), where="Cancel")
-        children: list[W.Widget] = []
-        if standalone:
-            children += [f.make(W.HTML, value=PANEL_CSS), stale_note(f)]
+        children: list[W.Widget] = panel_head(f, standalone)
         self.cancel_row = f.make(W.HBox, children=(self.cancel_button,))
         children += [self.state_html, self.code_html, self.countdown_html, self.cancel_row]
         if self._error_line is not None:

@@ -20,9 +20,9 @@ import anywidget
 import ipywidgets as W
 
 from ._factory import WidgetFactory
-from ._html import compact_source
+from ._html import PANEL_CSS, compact_source
 
-__all__ = ["STALE_TEXT", "PrivateHTML", "stale_note"]
+__all__ = ["STALE_TEXT", "PrivateHTML", "panel_head", "stale_note"]
 
 _ESM = compact_source((Path(__file__).parent / "_live.js").read_text(encoding="utf-8"), "//")
 
@@ -37,6 +37,16 @@ def stale_note(factory: WidgetFactory) -> W.HTML:
     note = factory.make(W.HTML, value=f"<div role='status'>⚠ {STALE_TEXT}</div>")
     note.add_class("takopi-stale-note")
     return note
+
+
+def panel_head(factory: WidgetFactory, standalone: bool) -> list[W.Widget]:
+    """The first children of a widget shown on its own: the panel's CSS and its stale note.
+
+    Inside the panel a part has neither: the panel brings them once for all its parts.
+    """
+    if not standalone:
+        return []
+    return [factory.make(W.HTML, value=PANEL_CSS), stale_note(factory)]
 
 
 class PrivateHTML(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyped

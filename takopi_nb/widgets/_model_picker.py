@@ -22,8 +22,8 @@ from ._bindings import Bindings, ErrorReporter, SafeLink
 from ._endpoint_list import EndpointList
 from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
-from ._html import PANEL_CSS, esc, muted
-from ._live import stale_note
+from ._html import esc, muted
+from ._live import panel_head
 from ._model_index import LISTED, ModelIndex, codex_plan_index, index_for, list_row
 from ._model_list import ModelList
 
@@ -75,9 +75,7 @@ class ModelPicker(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is unt
         self.endpoint_status = f.make(W.HTML, value="")
         self.endpoint = EndpointList(provider, self._endpoint_changed)
 
-        children: list[W.Widget] = []
-        if standalone:
-            children += [f.make(W.HTML, value=PANEL_CSS), stale_note(f)]
+        children: list[W.Widget] = panel_head(f, standalone)
         row = {"width": "100%", "align_items": "center", "flex_flow": "row wrap"}
         children += [
             f.make(W.HBox, children=(self.catalog_status, self.refresh_button), layout=row),

@@ -22,8 +22,8 @@ from ._bindings import Bindings, ErrorReporter, SafeDirectionalLink
 from ._device_code import DeviceCodeView
 from ._errors import PanelPart
 from ._factory import BUTTON, WidgetFactory
-from ._html import PANEL_CSS, badge, esc, join_ids, muted, public_status
-from ._live import PrivateHTML, stale_note
+from ._html import badge, esc, join_ids, muted, public_status
+from ._live import PrivateHTML, panel_head
 from ._model_picker import ModelPicker
 
 __all__ = ["ProviderForm", "SecretInput"]
@@ -155,13 +155,27 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self.key_input: SecretInput | None = None
         self.save_key: W.Button | None = None
         self.clear_key: W.Button | None = None
-        self.confirm_key: W.Button | None = None
         self.sign_in: W.Button | None = None
         self.disconnect: W.Button | None = None
         # Says where the key is (a local path, maybe), its last characters, the account
         # email: never widget state, so never in a saved notebook.
         self.auth_status = f.make(PrivateHTML, value="")
         self.device_area = f.make(W.VBox, children=(), layout={"width": "100%"})
+        # Shown only while the credential is held back because the Base URL moved to another
+        # host (a key and a ChatGPT sign-in alike). Its own layout: shown and hidden by it.
+        self.confirm_key = f.make(
+            W.Button,
+            description="Send key to new host"
+            if info.auth == "api_key"
+            else "Use sign-in at new host",
+            icon="check",
+            button_style="warning",
+            layout=f.own_layout(**BUTTON, display="none", align_self="flex-start"),
+        )
+        b.on_click(self.confirm_key, self._confirm_clicked, where="Confirming the new host")
+        b.observe(
+            provider, self._base_url_moved, "base_url", where="Checking the credential's host"
+        )
         auth_children: list[W.Widget]
         if info.auth == "api_key":
             self.key_input = f.adopt(
@@ -185,14 +199,6 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 layout=BUTTON,
             )
             self.clear_key = f.make(W.Button, description="Clear key", icon="trash", layout=BUTTON)
-            # Shown only while the key is held back because the Base URL moved to another host.
-            self.confirm_key = f.make(
-                W.Button,
-                description="Send key to new host",
-                icon="check",
-                button_style="warning",
-                layout={**BUTTON, "display": "none", "align_self": "flex-start"},
-            )
             auth_children = [
                 f.make(
                     W.HBox,
@@ -202,8 +208,6 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 self.auth_status,
                 self.confirm_key,
             ]
-            b.on_click(self.confirm_key, self._confirm_clicked, where="Confirming the new host")
-            b.observe(provider, self._base_url_moved, "base_url", where="Checking the key's host")
             b.observe(self.key_input, self._key_received, "value", where="Saving the API key")
             b.on_click(self.save_key, self._save_clicked, where="Saving the API key")
             b.on_click(self.clear_key, self._clear_clicked, where="Clearing the API key")
@@ -221,6 +225,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             auth_children = [
                 f.make(W.HBox, children=(self.sign_in, self.disconnect)),
                 self.auth_status,
+                self.confirm_key,
                 self.device_area,
             ]
             b.on_click(self.sign_in, self._sign_in_clicked, where="Signing in with ChatGPT")
@@ -239,9 +244,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             standalone=False,
         )
 
-        children: list[W.Widget] = []
-        if standalone:
-            children += [f.make(W.HTML, value=PANEL_CSS), stale_note(f)]
+        children: list[W.Widget] = panel_head(f, standalone)
         children += [
             self.header,
             self.type_field,
@@ -451,7 +454,9 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self, *, saved: bool = False, cleared: bool = False, hint: str | None = None
     ) -> None:
         p = self.provider
+        runtime = self.config.runtime
         if self.info.auth == "oauth":
+            held = self._show_confirm("oauth" if runtime.secrets.get(p.id) is not None else None)
             account = p.account
             shown_by_flow = (
                 self.device_view is not None and getattr(self.flow, "state", "") == "signed_in"
@@ -474,15 +479,18 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                     "Sign in with ChatGPT" if account is None else "Reconnect"
                 )
                 self.sign_in.button_style = "primary" if account is None else ""
+            if held is not None and hint is None:
+                hint = (
+                    f"The sign-in is held back: it was made for {held}, and the Base URL now "
+                    f"points to {origin_of(p.effective_base_url)}. Check the Base URL, then click "
+                    "“Use sign-in at new host” to use it there."
+                )
             if hint:
                 text = f"<div class='takopi-warn'>{esc(hint)}</div>" + text
             self.auth_status.value = text
             return
-        runtime = self.config.runtime
         found = runtime.stored_api_key(p.record)
-        held = runtime.held_back(p.record, found[1]) if found is not None else None
-        if self.confirm_key is not None:
-            self.confirm_key.layout.display = "none" if held is None else ""
+        held = self._show_confirm(found[1] if found is not None else None)
         if found is not None and held is not None:
             hint = (
                 f"The key is held back: it was meant for {held}, and the Base URL now points to "
@@ -519,6 +527,15 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         if self.clear_key is not None:
             self.clear_key.disabled = runtime.secrets.get(p.id) is None
         self.auth_status.value = text
+
+    def _show_confirm(self, source: str | None) -> str | None:
+        """The origin the credential from ``source`` is held back for (None: not held back);
+        the confirm button is shown exactly while it is."""
+        held = (
+            None if source is None else self.config.runtime.held_back(self.provider.record, source)
+        )
+        self.confirm_key.layout.display = "none" if held is None else ""
+        return held
 
     # -- test ---------------------------------------------------------------------------------
 

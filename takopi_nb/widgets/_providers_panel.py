@@ -10,10 +10,11 @@ and every failure is shown in the panel's error line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import ipywidgets as W
 
@@ -22,8 +23,8 @@ from .._validation import looks_like_secret
 from ._bindings import Bindings, SafeLink
 from ._errors import ErrorLine
 from ._factory import BUTTON, WidgetFactory
-from ._html import PANEL_CSS, esc, muted, public_status
-from ._live import PrivateHTML, stale_note
+from ._html import esc, muted, public_status
+from ._live import PrivateHTML, panel_head
 from ._provider_form import ProviderForm
 
 __all__ = ["ProvidersPanel", "close_all", "open_panels", "panel"]
@@ -34,6 +35,31 @@ _panels: weakref.WeakSet[ProvidersPanel] = weakref.WeakSet()
 
 NONE_LABEL = "(none)"
 CHOICE = {"description_width": "120px"}
+
+
+class _ModelChoice(NamedTuple):
+    """One of the panel's two model dropdowns, and the config trait it is linked to."""
+
+    trait: str
+    description: str
+    tooltip: str
+    where: str
+
+
+_MODEL_CHOICES = {
+    "chat": _ModelChoice(
+        "default_model",
+        "Default model",
+        "Used by %%takopi when no ref is given",
+        "Setting the default model",
+    ),
+    "embedding": _ModelChoice(
+        "embedding_model",
+        "Embedding model",
+        "Only embedding models of providers that support embeddings",
+        "Setting the embedding model",
+    ),
+}
 
 
 def open_panels() -> list[ProvidersPanel]:
@@ -160,24 +186,9 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             layout={"flex": "1 1 470px", "min_width": "0", "width": "auto"},
         )
         # -- below: default and embedding models --------------------------------------------
-        self.default_model = f.make(
-            W.Dropdown,
-            options=[(NONE_LABEL, "")],
-            value="",
-            description="Default model",
-            tooltip="Used by %%takopi when no ref is given",
-            style=CHOICE,
-            layout={"width": "calc(100% - 4px)", "max_width": "620px"},
-        )
-        self.embedding_model = f.make(
-            W.Dropdown,
-            options=[(NONE_LABEL, "")],
-            value="",
-            description="Embedding model",
-            tooltip="Only embedding models of providers that support embeddings",
-            style=CHOICE,
-            layout={"width": "calc(100% - 4px)", "max_width": "620px"},
-        )
+        self.default_model = self._model_dropdown("chat")
+        self.embedding_model = self._model_dropdown("embedding")
+        self._choice_links: dict[str, SafeLink] = {}
         self.defaults = f.make(
             W.VBox,
             children=(
@@ -189,8 +200,7 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
         super().__init__(
             children=(
-                f.make(W.HTML, value=PANEL_CSS),
-                stale_note(f),
+                *panel_head(f, standalone=True),
                 f.make(W.HTML, value="<div style='font-size:1.15em'><b>LLM providers</b></div>"),
                 self.title,
                 self.notices,
@@ -219,18 +229,13 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         b.on_click(self.remove_button, self._remove_clicked, where="Removing a provider")
         b.on_click(self.remove_confirm, self._remove_confirmed, where="Removing a provider")
         b.on_click(self.remove_cancel, lambda _: self._close_remove(), where="Removing a provider")
-        self._default_link: SafeLink = b.link(
-            (config, "default_model"),
-            (self.default_model, "value"),
-            where="Setting the default model",
-            transform=lambda ref: self._ensure_choice("chat", ref),
-        )
-        self._embedding_link: SafeLink = b.link(
-            (config, "embedding_model"),
-            (self.embedding_model, "value"),
-            where="Setting the embedding model",
-            transform=lambda ref: self._ensure_choice("embedding", ref),
-        )
+        for kind, choice in _MODEL_CHOICES.items():
+            self._choice_links[kind] = b.link(
+                (config, choice.trait),
+                (self._dropdown(kind), "value"),
+                where=choice.where,
+                transform=functools.partial(self._ensure_choice, kind),
+            )
         self._show_title()
         self._show_notices()
         self._providers_changed()
@@ -458,19 +463,31 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             return "this provider type has no embeddings"
         return "not an embedding model" if kind == "embedding" else "an embedding model"
 
+    def _model_dropdown(self, kind: str) -> W.Dropdown:
+        choice = _MODEL_CHOICES[kind]
+        return self._factory.make(
+            W.Dropdown,
+            options=[(NONE_LABEL, "")],
+            value="",
+            description=choice.description,
+            tooltip=choice.tooltip,
+            style=CHOICE,
+            layout={"width": "calc(100% - 4px)", "max_width": "620px"},
+        )
+
+    def _dropdown(self, kind: str) -> W.Dropdown:
+        return self.default_model if kind == "chat" else self.embedding_model
+
     def _ensure_choice(self, kind: str, ref: str) -> str:
         """The link's transform: make sure ``ref`` is one of the dropdown's options."""
-        dropdown = self.default_model if kind == "chat" else self.embedding_model
-        if ref not in dropdown._options_values:
+        if ref not in self._dropdown(kind)._options_values:
             self._set_choices(kind, ref)
         return ref
 
     def _set_choices(self, kind: str, current: str) -> None:
-        dropdown, link = (
-            (self.default_model, getattr(self, "_default_link", None))
-            if kind == "chat"
-            else (self.embedding_model, getattr(self, "_embedding_link", None))
-        )
+        dropdown = self._dropdown(kind)
+        # None while the link is being made: its first push calls in here.
+        link = self._choice_links.get(kind)
         options = self._choices(kind)
         if current and current not in {value for _, value in options}:
             options.append((f"{current} ({self._why_not_offered(kind, current)})", current))
@@ -482,8 +499,8 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 dropdown.value = current
 
     def _rebuild_choices(self) -> None:
-        self._set_choices("chat", self.config.default_model)
-        self._set_choices("embedding", self.config.embedding_model)
+        for kind, choice in _MODEL_CHOICES.items():
+            self._set_choices(kind, getattr(self.config, choice.trait))
 
     # -- lifecycle --------------------------------------------------------------------------
 

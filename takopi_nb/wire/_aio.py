@@ -4,7 +4,8 @@ They run the synchronous calls on a dedicated thread pool, so they share the
 pooled clients (one set of connections for sync and async use), work in any
 event loop (ipykernel's, asyncio.run's, an anyio one on asyncio) and never
 block it. A dedicated pool, not the loop's default executor: that one has
-only ``cpu_count + 4`` threads, which would cap ``asyncio.gather`` of many calls.
+only ``cpu_count + 4`` threads, which would cap ``asyncio.gather`` of many calls;
+and of daemon threads, so that a call still running never holds up the exit.
 
 A thread cannot be stopped, so cancelling the awaiting task (or Ctrl-C under
 ``asyncio.run``) cancels the call's :class:`~._cancel.CallScope` instead: its
@@ -19,26 +20,26 @@ import contextvars
 import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ._cancel import CallScope, enter_scope
+from ._daemon_pool import DaemonThreadPool
 from ._results import ChatResult, ChatStream
 
-__all__ = ["AsyncChatStream", "run_in_thread"]
+__all__ = ["AsyncChatStream", "off_the_loop", "run_in_thread"]
 
 R = TypeVar("R")
 MAX_THREADS = 64
 
 _lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
+_executor: DaemonThreadPool | None = None
 
 
-def _pool() -> ThreadPoolExecutor:
+def _pool() -> DaemonThreadPool:
     global _executor
     with _lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="takopi-async")
+            _executor = DaemonThreadPool(MAX_THREADS, "takopi-async")
         return _executor
 
 
@@ -62,6 +63,25 @@ async def run_in_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         if future.cancelled() or not future.done():  # not the call's own error
             scope.cancel()
         raise
+
+
+async def off_the_loop(fn: Callable[..., R], *args: Any) -> R:
+    """``await`` blocking ``fn(*args)`` in a daemon thread, in any event loop.
+
+    On asyncio, this module's pool (anyio's own workers would outlive a loop whose
+    main task never ends, as a kernel's, and hold up the exit); elsewhere (trio)
+    anyio's threads, which are daemons there.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(fn, *args)
+    # No call scope, and shielded: a token refresh under way must finish (and be stored)
+    # even when the awaiting task is cancelled, or the rotated token would be lost.
+    call = functools.partial(contextvars.copy_context().run, fn, *args)
+    return await asyncio.shield(loop.run_in_executor(_pool(), call))
 
 
 _END = object()

@@ -140,20 +140,18 @@ class ProviderAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> Any:  # AsyncGenerator[httpx.Request, httpx.Response]
-        import anyio.to_thread
+        from ._aio import off_the_loop
 
         await request.aread()
         if not self._in_scope(request):
             yield request
             return
         # Reading the keyring or refreshing a token blocks: keep it off the event loop.
-        sent = await anyio.to_thread.run_sync(self._credentials.headers)
+        sent = await off_the_loop(self._credentials.headers)
         request.headers.update(sent)
         response = yield request
-        if self._was_ours(response, sent) and await anyio.to_thread.run_sync(
-            self._credentials.recover, sent
-        ):
-            request.headers.update(await anyio.to_thread.run_sync(self._credentials.headers))
+        if self._was_ours(response, sent) and await off_the_loop(self._credentials.recover, sent):
+            request.headers.update(await off_the_loop(self._credentials.headers))
             yield request
 
 
