@@ -490,8 +490,13 @@ def test_a_base_url_set_later_lists_that_endpoint(
         )
         assert not any(listed(r) for r in picker.rows)  # an override lists, it does not mark
         provider.base_url = ""
-        # The key is now bound to the proxy's host: it is held back, and the picker says so.
-        wait_for(lambda: "not sent to another host" in picker.endpoint_status.value, "held back")
+        # The key is now bound to the proxy's host: it is held back, and the picker says so
+        # in one line pointing at the form (which explains it), without asking anyone.
+        asked = len(openai_host.requests_to("models"))
+        wait_for(lambda: "waits for the key" in picker.endpoint_status.value, "held back")
+        assert "not sent to another host" not in picker.endpoint_status.value
+        assert picker.endpoint.done.is_set() and picker.endpoint.error is None
+        assert len(openai_host.requests_to("models")) == asked
         provider.confirm_base_url()
         wait_for(
             lambda: (

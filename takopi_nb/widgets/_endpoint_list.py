@@ -28,6 +28,8 @@ class EndpointList:
         self.models: EndpointModels | None = None
         self.error: str | None = None
         self.loading = False
+        self.held_back: str | None = None
+        """The origin the key is held back for (the Base URL moved); nothing is asked then."""
         self.done = threading.Event()
         """Set when no fetch is in flight (tests and scripts wait on it)."""
         self.done.set()
@@ -47,6 +49,14 @@ class EndpointList:
             return False  # offline: a local server behind a Base URL may still be asked
         return self.provider.credential_source is not None
 
+    def _held_back(self) -> str | None:
+        source = self.provider.credential_source
+        if source is None:
+            return None
+        runtime = self.provider._config.runtime
+        held: str | None = runtime.held_back(self.provider.record, source)
+        return held
+
     def load(self, refresh: bool = False) -> None:
         """Start fetching (or take a fresh cached list); returns at once."""
         from .._endpoint_models import cached_endpoint_models
@@ -54,7 +64,11 @@ class EndpointList:
         with self._lock:
             self._generation += 1
             generation = self._generation
-            if not self._wanted():
+            wanted = self._wanted()
+            self.held_back = self._held_back() if wanted else None
+            if not wanted or self.held_back is not None:
+                # A held-back key is explained (at length) by the form's Credentials: asking
+                # would only repeat that error here.
                 self.models, self.error, self.loading = None, None, False
                 self.done.set()
                 cached = None
@@ -105,6 +119,11 @@ class EndpointList:
 
     def describe(self) -> str:
         """One plain-text line for the picker's status."""
+        if self.held_back is not None:
+            return (
+                "The model list waits for the key: confirm the new host under Credentials "
+                "to send it there."
+            )
         if self.loading:
             if not self.overridden:
                 return "Asking which models your key can use…"
