@@ -559,6 +559,10 @@ def test_the_panel_offers_to_send_a_held_back_key_to_the_new_host() -> None:
         form.base_url.set_state({"value": "https://proxy.example.com/v1"})
         assert form.confirm_key.layout.display != "none"
         assert "held back" in form.auth_status.value
+        form.test_button.click()  # the credential is not sent; said in one line, not repeated
+        assert form.test_done.wait(30)
+        assert "held back until you confirm" in form.test_result.value
+        assert "%takopi confirm" not in form.test_result.value
         form.confirm_key.click()
         assert form.confirm_key.layout.display == "none"
         assert tk.resolve("work/m").api_key() == KEY and p.status == "usable"

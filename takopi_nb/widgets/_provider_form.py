@@ -553,7 +553,13 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             try:
                 result = self.provider.test_connection()
                 mark, cls = ("✓", "takopi-ok") if result.ok else ("✗", "takopi-error")
-                self.test_result.value = f"<span class='{cls}'>{mark} {esc(result.message)}</span>"
+                message = result.message
+                if not result.ok and self.confirm_key.layout.display != "none":
+                    # Credentials above already say why, at length, beside the button.
+                    message = (
+                        "Not sent: the credential is held back until you confirm the new host."
+                    )
+                self.test_result.value = f"<span class='{cls}'>{mark} {esc(message)}</span>"
             except Exception as exc:
                 self.test_result.value = ""
                 self._report("Testing the connection", exc)
