@@ -235,17 +235,19 @@ function render({ model, el }) {
     return { shown, rows: [...extra, ...matched] };
   }
 
-  function recompute() {
+  // `typed`: only the search changed, which leaves the height as it is (and saves a pass).
+  function recompute(typed = false) {
     const now = arrange(s.query);
     s.shown = now.shown;
     s.rows = now.rows;
     if (s.active[s.tab] >= s.shown.length) s.active[s.tab] = Math.max(0, s.shown.length - 1);
     spacer.style.height = `${s.shown.length * ROW_H}px`;
-    // Whole rows only, so the virtual scrolling's row arithmetic holds at every height.
-    const fit = s.query.trim() ? arrange("").shown.length : s.shown.length;
-    s.viewRows = Math.min(VIEW_ROWS, Math.max(MIN_ROWS, fit));
-    list.style.height = `${s.viewRows * ROW_H}px`;
-    list.dataset.rows = String(s.viewRows);
+    if (!typed) {
+      // Whole rows only, so the virtual scrolling's row arithmetic holds at every height.
+      const fit = s.query.trim() ? arrange("").shown.length : s.shown.length;
+      s.viewRows = Math.min(VIEW_ROWS, Math.max(MIN_ROWS, fit));
+      list.style.height = `${s.viewRows * ROW_H}px`;
+    }
     drawRows();
     drawCount();
   }
@@ -511,7 +513,7 @@ function render({ model, el }) {
     s.query = searchBox.value;
     list.scrollTop = 0;
     s.active[s.tab] = 0;
-    recompute();
+    recompute(true);
     typing++;
   });
   searchBox.addEventListener("keydown", (e) => {
