@@ -279,7 +279,7 @@ function render({ model, el }) {
       const id = h("span", { class: "tml-id" });
       // The ● (or, in a list that has marks, a blank of its width so the ids line up).
       if (listedIn[s.tab]) id.append(h("span", { class: "tml-mark", "aria-hidden": "true", text: listed ? "●" : "" }));
-      id.append(h("span", { class: "tml-idtext", text: r[0] }));
+      id.append(h("span", { class: "tml-idtext", text: r[0], title: r[0] })); // cut with … when narrow
       // The features column says it too, but narrow lists hide that column (CSS shows this then).
       if (outside) id.append(h("span", { class: "tml-badge tml-nib", "aria-hidden": "true", text: NOT_IN_CATALOG }));
       node = h(

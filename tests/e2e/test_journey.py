@@ -329,6 +329,8 @@ SIDEWAYS = """
 (root) => [root, ...root.querySelectorAll("*")]
   .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
   .filter((el) => getComputedStyle(el).overflowX !== "visible")
+  // cut short with … on purpose (the full text is its tooltip), not content scrolled away
+  .filter((el) => getComputedStyle(el).textOverflow !== "ellipsis" || !el.title)
   .map((el) => `${el.tagName}.${el.className} ${el.scrollWidth}>${el.clientWidth}`)
 """
 
@@ -353,6 +355,9 @@ def set_theme(page: Any, name: str) -> None:
     page.locator(f".lm-Menu-itemLabel:text-is('{name}')").click()
     light = name == "JupyterLab Light"
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(light).lower())
+    # Lab shows its splash (the logo and moons) over the page while a theme loads: a picture
+    # taken then is of the splash (seen in a 900 px dark screenshot).
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
 
 
 def check_contrast(p: Any, picker: Any) -> None:
