@@ -49,11 +49,15 @@ def test_sign_in_from_the_panel_through_to_connected(
         assert panel.provider_list.label == "chatgpt · not signed in"
         assert form.disconnect is not None and form.disconnect.disabled
 
+        assert form.sign_in.button_style == "primary" and not form.sign_in.disabled
         form.sign_in.click()
         view = form.device_view
         assert isinstance(view, DeviceCodeView)
         assert form.device_area.children == (view,)
         wait_for(lambda: view.state == "waiting")
+        # Under way: the code below is the thing to act on, not another sign-in.
+        assert form.sign_in.disabled and form.sign_in.button_style == ""
+        assert "Cancel it there" in form.sign_in.tooltip
         code = form.flow.user_code
         assert code and code in view.code_html.value
         url = f"{fake.issuer}/codex/device"
@@ -82,7 +86,8 @@ def test_sign_in_from_the_panel_through_to_connected(
         assert "ada@example.com" not in all_widget_state()
         # Signed in: "Reconnect" is no longer the main button, and a second flow asks first.
         wait_for(lambda: form.sign_in.description == "Reconnect")
-        assert form.sign_in.button_style == ""
+        assert form.sign_in.button_style == "" and not form.sign_in.disabled
+        assert form.sign_in.tooltip is None
         flow = form.flow
         form.sign_in.click()
         assert form.flow is flow and "Click “Reconnect” again" in form.auth_status.value
@@ -98,6 +103,31 @@ def test_sign_in_from_the_panel_through_to_connected(
         assert "Disconnected" in form.auth_status.value
         assert panel.provider_list.label == "chatgpt · not signed in"
         assert form.device_view is None
+        assert panel.errors == []
+    finally:
+        panel.close()
+
+
+def test_a_cancelled_sign_in_offers_sign_in_again(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+    cfg.add_provider("codex", id="chatgpt", base_url=fake.codex_base)
+    panel = ProvidersPanel(cfg)
+    try:
+        form = panel.select("chatgpt")
+        assert form.sign_in is not None
+        form.sign_in.click()
+        view = form.device_view
+        assert view is not None
+        wait_for(lambda: view.state == "waiting")
+        assert form.sign_in.disabled
+        view.cancel_button.click()
+        wait_for(lambda: not form.sign_in.disabled)
+        assert form.sign_in.description == "Sign in with ChatGPT"
+        assert form.sign_in.button_style == "primary" and form.sign_in.tooltip is None
+        form.sign_in.click()  # a new code, as the first time
+        second = form.device_view
+        assert second is not None and second is not view
+        wait_for(lambda: second.state == "waiting")
+        assert form.sign_in.disabled
         assert panel.errors == []
     finally:
         panel.close()

@@ -279,6 +279,26 @@ def test_code_side_changes_are_reflected(panel: ProvidersPanel, cfg: tk.TakopiCo
     assert panel.errors == []
 
 
+def test_the_provider_list_is_as_tall_as_its_providers(
+    panel: ProvidersPanel, cfg: tk.TakopiConfig
+) -> None:
+    """A few rows at least (one row would be a drop-down), then one per provider up to nine,
+    then it scrolls: one provider no longer sits in a box nine rows tall."""
+    assert panel.provider_list.rows == 3  # none yet
+    cfg.add_provider("openai", id="p0")
+    assert panel.provider_list.rows == 3
+    heights = []
+    for n in range(1, 11):
+        cfg.add_provider("openai", id=f"p{n}")
+        heights.append(panel.provider_list.rows)
+    assert heights == [3, 3, 4, 5, 6, 7, 8, 9, 9, 9]
+    assert len(panel.provider_list.options) == 11
+    for n in range(10, 3, -1):
+        cfg.remove_provider(f"p{n}")
+    assert len(panel.provider_list.options) == panel.provider_list.rows == 4
+    assert panel.errors == []
+
+
 def test_panel_edits_write_through(panel: ProvidersPanel, cfg: tk.TakopiConfig) -> None:
     p = cfg.add_provider("opencode")
     form = form_of(panel)

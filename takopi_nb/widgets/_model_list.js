@@ -11,10 +11,15 @@
 // default endpoint. Such rows get a ● and the filter "available to my key".
 
 const ROW_H = 28;
+// The list is as tall as its rows, from MIN_ROWS (room for the "no match" line) to
+// VIEW_ROWS, then scrolls. Its height follows the rows with no search typed, so it stays
+// put while the user types.
+const MIN_ROWS = 3;
 const VIEW_ROWS = 12;
 const OVERSCAN = 6;
 const F = { tools: 1, reasoning: 2, image: 4, structured: 8, attachments: 16, embedding: 32, open: 64, listed: 128 };
 const LISTED_TEXT = "available to this key";
+const NOT_IN_CATALOG = "not in catalog";
 const TAB_LABEL = { chat: "Chat", embedding: "Embeddings" };
 const FILTERS = {
   chat: [["tools", "tools"], ["reasoning", "reasoning"], ["image", "image input"], ["hideDeprecated", "hide deprecated"]],
@@ -96,6 +101,7 @@ function render({ model, el }) {
     active: {},
     matches: [],
     undo: null,
+    viewRows: MIN_ROWS,
   };
   for (const p of purposes) {
     s.filters[p] = { hideDeprecated: true };
@@ -143,7 +149,7 @@ function render({ model, el }) {
   );
   const spacer = h("div", { class: "tml-spacer" });
   const list = h("div", { class: "tml-list", role: "group", "aria-label": "Models: Space or click selects, arrow keys move" }, spacer);
-  list.style.height = `${ROW_H * VIEW_ROWS}px`;
+  list.style.height = `${ROW_H * MIN_ROWS}px`;
   root.append(head, list);
   // -- count, bulk actions, undo
   const count = h("span", { class: "tml-count" });
@@ -196,25 +202,25 @@ function render({ model, el }) {
 
   // Selected ids that no row knows are listed first (when they match), so a hand-added id
   // can be seen and unselected in either tab.
-  function extraRows() {
-    const words = s.query.toLowerCase().split(/\s+/).filter(Boolean);
+  function extraRows(query) {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     return model
       .get("value")
       .filter((m) => unknown.has(m) && words.every((w) => m.toLowerCase().includes(w)))
-      .map((m) => [m, "", "", "", "", "", "", "", 0, "not in catalog", "", "", -1]);
+      .map((m) => [m, "", "", "", "", "", "", "", 0, NOT_IN_CATALOG, "", "", -1]);
   }
 
-  function matchesFor(p) {
+  function matchesFor(p, query = s.query) {
     const f = s.filters[p];
-    return search(rows, hays, byPurpose[p].filter((i) => passes(rows[i], f)), s.query);
+    return search(rows, hays, byPurpose[p].filter((i) => passes(rows[i], f)), query);
   }
 
   // With more than one list (trait `groups`, e.g. "served by this endpoint" and the
   // catalog), the matches are shown list by list, each under a heading (an entry that is
   // not an array), best first within each.
-  function recompute() {
-    const extra = extraRows();
-    const matched = matchesFor(s.tab).map((i) => rows[i]);
+  function arrange(query) {
+    const extra = extraRows(query);
+    const matched = matchesFor(s.tab, query).map((i) => rows[i]);
     const labels = model.get("groups");
     let shown = [...extra, ...matched];
     if (labels.length > 1) {
@@ -226,10 +232,22 @@ function render({ model, el }) {
         if (members.length) shown.push({ header: `${label} (${members.length})` }, ...members);
       });
     }
-    s.shown = shown;
-    s.rows = [...extra, ...matched];
+    return { shown, rows: [...extra, ...matched] };
+  }
+
+  // `typed`: only the search changed, which leaves the height as it is (and saves a pass).
+  function recompute(typed = false) {
+    const now = arrange(s.query);
+    s.shown = now.shown;
+    s.rows = now.rows;
     if (s.active[s.tab] >= s.shown.length) s.active[s.tab] = Math.max(0, s.shown.length - 1);
     spacer.style.height = `${s.shown.length * ROW_H}px`;
+    if (!typed) {
+      // Whole rows only, so the virtual scrolling's row arithmetic holds at every height.
+      const fit = s.query.trim() ? arrange("").shown.length : s.shown.length;
+      s.viewRows = Math.min(VIEW_ROWS, Math.max(MIN_ROWS, fit));
+      list.style.height = `${s.viewRows * ROW_H}px`;
+    }
     drawRows();
     drawCount();
   }
@@ -254,16 +272,21 @@ function render({ model, el }) {
     let node = drawn.get(key);
     if (!node) {
       const listed = Boolean((r[8] || 0) & F.listed);
-      const label = r[1] && r[1] !== r[0] ? `${r[0]} (${r[1]})` : r[0];
+      const outside = r[9] === NOT_IN_CATALOG;
+      let label = r[1] && r[1] !== r[0] ? `${r[0]} (${r[1]})` : r[0];
+      if (listed) label += `, ${LISTED_TEXT}`;
+      if (outside) label += `, ${NOT_IN_CATALOG}`;
       const id = h("span", { class: "tml-id" });
       // The ● (or, in a list that has marks, a blank of its width so the ids line up).
       if (listedIn[s.tab]) id.append(h("span", { class: "tml-mark", "aria-hidden": "true", text: listed ? "●" : "" }));
-      id.append(r[0]);
+      id.append(h("span", { class: "tml-idtext", text: r[0], title: r[0] })); // cut with … when narrow
+      // The features column says it too, but narrow lists hide that column (CSS shows this then).
+      if (outside) id.append(h("span", { class: "tml-badge tml-nib", "aria-hidden": "true", text: NOT_IN_CATALOG }));
       node = h(
         "div",
         {
           role: "checkbox",
-          "aria-label": listed ? `${label}, ${LISTED_TEXT}` : label,
+          "aria-label": label,
         },
         h("span", { class: "tml-box", "aria-hidden": "true" }),
         id,
@@ -293,7 +316,7 @@ function render({ model, el }) {
 
   function drawRows() {
     const first = Math.max(0, Math.floor(list.scrollTop / ROW_H) - OVERSCAN);
-    const last = Math.min(s.shown.length, first + VIEW_ROWS + 2 * OVERSCAN);
+    const last = Math.min(s.shown.length, first + s.viewRows + 2 * OVERSCAN);
     const focused = list.contains(document.activeElement) ? document.activeElement.dataset.i : null;
     const kept = new Map();
     for (let i = first; i < last; i++) {
@@ -348,7 +371,7 @@ function render({ model, el }) {
       const x = h("button", { class: "tml-x", type: "button", "aria-label": `Remove ${m}`, title: `Remove ${m}`, text: "×" });
       x.addEventListener("click", () => setValue(model.get("value").filter((v) => v !== m)));
       const chip = h("span", { class: "tml-chip" + (unknown.has(m) ? " tml-chip-unknown" : "") }, h("code", { text: m }));
-      if (unknown.has(m)) chip.append(h("span", { class: "tml-badge", text: "not in catalog" }));
+      if (unknown.has(m)) chip.append(h("span", { class: "tml-badge", text: NOT_IN_CATALOG }));
       chip.append(x);
       chips.append(chip);
     }
@@ -365,7 +388,7 @@ function render({ model, el }) {
     const title = h("div", {}, h("b", { text: r[0] }));
     if (selected.has(r[0])) title.append(h("span", { class: "tml-badge tml-badge-ok", text: "selected" }));
     if (r[12] === -1) {
-      title.append(h("span", { class: "tml-badge", text: "not in catalog" }));
+      title.append(h("span", { class: "tml-badge", text: NOT_IN_CATALOG }));
       details.append(title, h("div", { class: "tml-muted", text: "This id is not in the models.dev catalog. It is sent to the provider unchanged; the provider decides whether it exists." }));
       return;
     }
@@ -388,7 +411,7 @@ function render({ model, el }) {
     const [knowledge, released, updated] = (r[10] || "").split("|").map(longDate);
     add("Dates", [["knowledge", knowledge], ["released", released], ["updated", updated]].filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", "));
     details.append(title, table);
-    if (r[9] === "not in catalog") {
+    if (r[9] === NOT_IN_CATALOG) {
       // Listed by the endpoint itself: say why most details are missing.
       details.append(h("div", { class: "tml-muted", text: "Listed by the provider's endpoint; not in the models.dev catalog, so its prices and limits are unknown here." }));
     }
@@ -490,7 +513,7 @@ function render({ model, el }) {
     s.query = searchBox.value;
     list.scrollTop = 0;
     s.active[s.tab] = 0;
-    recompute();
+    recompute(true);
     typing++;
   });
   searchBox.addEventListener("keydown", (e) => {
@@ -525,7 +548,7 @@ function render({ model, el }) {
   });
   list.addEventListener("keydown", (e) => {
     const i = s.active[s.tab];
-    const moves = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: s.shown.length - 1, PageDown: i + VIEW_ROWS, PageUp: i - VIEW_ROWS };
+    const moves = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: s.shown.length - 1, PageDown: i + s.viewRows, PageUp: i - s.viewRows };
     if (e.key in moves) {
       e.preventDefault();
       focusRow(moves[e.key], true, moves[e.key] < i ? -1 : 1);

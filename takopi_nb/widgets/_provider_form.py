@@ -420,12 +420,16 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
         self._bindings.observe(self.flow, self._flow_changed, "state", where="Signing in")
         self._render_auth()
 
+    @property
+    def _signing_in(self) -> bool:
+        return self.flow is not None and not getattr(self.flow, "done", True)
+
     def _flow_changed(self, change: Any) -> None:
         self._render_auth()
         self._render_header()
 
     def _stop_flow(self) -> None:
-        if self.flow is not None and not getattr(self.flow, "done", True):
+        if self._signing_in:
             self.flow.cancel()
         if self.device_view is not None:
             self.device_area.children = ()
@@ -465,7 +469,7 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
                 text = ""  # the device-code view right below already says "Connected as …"
             elif account is not None:
                 text = f"<span class='takopi-ok'>✓ Connected as {esc(str(account))}</span>"
-            elif self.flow is not None and not getattr(self.flow, "done", True):
+            elif self._signing_in:
                 text = muted("Signing in: follow the steps below.")
             elif cleared:
                 text = muted("Disconnected. Sign in again to use this provider.")
@@ -474,11 +478,20 @@ class ProviderForm(PanelPart, W.VBox):  # type: ignore[misc]  # ipywidgets is un
             if self.disconnect is not None:
                 self.disconnect.disabled = account is None
             if self.sign_in is not None:
-                # Signed in: Reconnect is no longer the main action.
+                # Signed in: Reconnect is no longer the main action. A sign-in under way:
+                # nothing to start either (a second one would drop the code shown below,
+                # whose own Cancel stops it).
+                under_way = self._signing_in
                 self.sign_in.description = (
                     "Sign in with ChatGPT" if account is None else "Reconnect"
                 )
-                self.sign_in.button_style = "primary" if account is None else ""
+                self.sign_in.button_style = "primary" if account is None and not under_way else ""
+                self.sign_in.disabled = under_way
+                self.sign_in.tooltip = (
+                    "A sign-in is under way: finish it below, or Cancel it there to start again."
+                    if under_way
+                    else None
+                )
             if held is not None and hint is None:
                 hint = (
                     f"The sign-in is held back: it was made for {held}, and the Base URL now "

@@ -34,6 +34,9 @@ log = logging.getLogger("takopi_nb.widgets")
 _panels: weakref.WeakSet[ProvidersPanel] = weakref.WeakSet()
 
 NONE_LABEL = "(none)"
+# The provider list is as tall as its providers, between these: at least a few rows (one
+# row would make the browser draw a drop-down), and scrolling past the most.
+LIST_ROWS = (3, 9)
 CHOICE = {"description_width": "120px"}
 
 
@@ -117,7 +120,7 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.provider_list = f.make(
             W.Select,
             options=(),
-            rows=9,
+            rows=LIST_ROWS[0],
             layout={"width": "calc(100% - 4px)"},
             style={"description_width": "0px"},
         )
@@ -344,6 +347,8 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             with self.provider_list.hold_sync():
                 if tuple(self.provider_list.options) != options:
                     self.provider_list.options = options
+                    low, high = LIST_ROWS
+                    self.provider_list.rows = min(high, max(low, len(options)))
                 if self.provider_list.value is not selected:
                     self.provider_list.value = selected
         finally:

@@ -329,6 +329,8 @@ SIDEWAYS = """
 (root) => [root, ...root.querySelectorAll("*")]
   .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
   .filter((el) => getComputedStyle(el).overflowX !== "visible")
+  // cut short with … on purpose (the full text is its tooltip), not content scrolled away
+  .filter((el) => getComputedStyle(el).textOverflow !== "ellipsis" || !el.title)
   .map((el) => `${el.tagName}.${el.className} ${el.scrollWidth}>${el.clientWidth}`)
 """
 
@@ -353,6 +355,9 @@ def set_theme(page: Any, name: str) -> None:
     page.locator(f".lm-Menu-itemLabel:text-is('{name}')").click()
     light = name == "JupyterLab Light"
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(light).lower())
+    # Lab shows its splash (the logo and moons) over the page while a theme loads: a picture
+    # taken then is of the splash (seen in a 900 px dark screenshot).
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
 
 
 def check_contrast(p: Any, picker: Any) -> None:
@@ -496,6 +501,16 @@ SCROLLING = f"""
   .filter((el) => el.checkVisibility() && el.scrollWidth > el.clientWidth + 1)
   .map((el) => el.firstElementChild.textContent)
 """
+# The model lists whose height is not their rows' (at least 3, at most 12, 28 px each): the
+# list shrinks to a short list and scrolls past twelve rows. No search is typed at the time.
+ROW_H = 28
+UNFITTED = f"""
+(root) => [...root.querySelectorAll(".tml-list")]
+  .filter((el) => el.checkVisibility())
+  .filter((el) => el.clientHeight !== {ROW_H} * Math.min(12, Math.max(3,
+                  el.firstElementChild.offsetHeight / {ROW_H})))
+  .map((el) => `${{el.clientHeight}} px for ${{el.firstElementChild.offsetHeight / {ROW_H}}} rows`)
+"""
 
 
 def screen_name(source: str) -> str:
@@ -558,6 +573,10 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
     sign_in.get_by_role("button", name="Sign in with ChatGPT").click()
     device = sign_in.locator(".takopi-device-code")
     expect(device).to_contain_text(re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4,5}"))
+    # Under way, a second sign-in is not offered (the view's own Cancel stops this one).
+    expect(sign_in.get_by_role("button", name="Sign in with ChatGPT")).to_be_disabled()
+    # A model id the catalog lacks says so in its row at every width.
+    proxy_row = form.get_by_role("checkbox", name="my-proxy-model, not in catalog")
 
     notebook = page.locator(".jp-Notebook")
     for theme, width in (("light", 1400), ("light", 900), ("dark", 900), ("dark", 1400)):
@@ -572,6 +591,14 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
         shot_of(p, f"31-{theme}-{width}-panel-states")
         shot_of(sign_in, f"32-{theme}-{width}-device-code")
         assert notebook.evaluate(CUT) == [], (theme, width)
+        assert notebook.evaluate(UNFITTED) == [], (theme, width)
+        # Narrow, the features column (which says "not in catalog") gives way to a badge.
+        if width < 1000:
+            expect(proxy_row.locator(".tml-nib")).to_be_visible()
+            expect(proxy_row.locator(".tml-flags")).to_be_hidden()
+        else:
+            expect(proxy_row.locator(".tml-nib")).to_be_hidden()
+            expect(proxy_row.locator(".tml-flags")).to_have_text("not in catalog")
         # Nine columns of numbers: at 900 px the usage table scrolls in its own box, as a
         # DataFrame does; every other output fits.
         allowed = {"Usage this session"} if width < 1000 else set()
@@ -579,6 +606,14 @@ def test_every_screen_at_both_widths_in_both_themes(page: Any, world: dict[str, 
         low = notebook.evaluate(LOW_CONTRAST)
         assert low == [], (theme, width)
         assert notebook.locator(f":is({OURS}) mjx-container").count() == 0
+    # The Codex list (a few rows) keeps its height while a search narrows it.
+    codex_list = sign_in.locator(".tml-list")
+    fitted = codex_list.evaluate("el => el.clientHeight")
+    assert fitted < 12 * ROW_H
+    sign_in.get_by_role("searchbox", name="Search models").fill("mini")
+    expect(sign_in.locator(".tml-count")).to_contain_text("match")
+    assert codex_list.evaluate("el => el.firstElementChild.offsetHeight") < fitted
+    assert codex_list.evaluate("el => el.clientHeight") == fitted
     set_theme(page, "JupyterLab Light")
     assert not page.js_errors, page.js_errors
 
