@@ -48,9 +48,31 @@ def quiet_frameworks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
     yield
+    close_litellm_clients()
     # Collect the frameworks' unclosed clients here, under this module's warning filter,
     # not in whichever test of another module runs next.
     gc.collect()
+
+
+def close_litellm_clients() -> None:
+    """Close the SDK and httpx clients litellm (DSPy's too) keeps in its module-wide cache.
+
+    Nothing else ever closes them: their keep-alive sockets to the fakes outlived the
+    session and were reported unclosed at interpreter exit, outside any warning filter.
+    """
+    litellm = sys.modules.get("litellm")
+    if litellm is None:
+        return
+    cache = litellm.in_memory_llm_clients_cache
+    clients = list(cache.cache_dict.values())
+    cache.flush_cache()
+    for client in clients:
+        close = getattr(client, "close", None)
+        if close is None:
+            continue
+        closing = close()
+        if asyncio.iscoroutine(closing):  # an async client: its loop is gone, close on a new one
+            asyncio.run(closing)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ import httpx
 __all__ = [
     "CallCancelled",
     "CallScope",
+    "cancellable_proxy_mounts",
     "cancellable_sleep",
     "cancellable_transport",
     "checkpoint",
@@ -225,17 +226,38 @@ class _ReleasingStream(httpx.SyncByteStream):
 
 
 class _CancellableTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` over a connection pool whose streams are tracked."""
+    """``httpx.HTTPTransport`` over a connection pool (direct or through a proxy) whose
+    streams are tracked."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
+    def __init__(self, limits: httpx.Limits, proxy: httpx.Proxy | None = None) -> None:
         # Not super().__init__(): it would build (and here throw away) a pool and an SSL context.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_TrackingBackend(),
+        # What follows is httpx's own choice of pool, with the tracking backend added.
+        sizes: dict[str, Any] = {
+            "ssl_context": httpx.create_ssl_context(),
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": _TrackingBackend(),
+        }
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(**sizes)
+            return
+        url = httpcore.URL(
+            scheme=proxy.url.raw_scheme,
+            host=proxy.url.raw_host,
+            port=proxy.url.port,
+            target=proxy.url.raw_path,
         )
+        if proxy.url.scheme in ("http", "https"):
+            self._pool = httpcore.HTTPProxy(
+                proxy_url=url,
+                proxy_auth=proxy.raw_auth,
+                proxy_headers=proxy.headers.raw,
+                proxy_ssl_context=proxy.ssl_context,
+                **sizes,
+            )
+        else:  # socks5, socks5h (httpx.Proxy refuses anything else)
+            self._pool = httpcore.SOCKSProxy(proxy_url=url, proxy_auth=proxy.raw_auth, **sizes)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         checkpoint()
@@ -247,5 +269,25 @@ class _CancellableTransport(httpx.HTTPTransport):
         return response
 
 
-def cancellable_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    return _CancellableTransport(limits)
+def cancellable_transport(
+    limits: httpx.Limits, proxy: httpx.Proxy | None = None
+) -> httpx.HTTPTransport:
+    return _CancellableTransport(limits, proxy)
+
+
+def cancellable_proxy_mounts(limits: httpx.Limits) -> dict[str, httpx.HTTPTransport | None]:
+    """httpx ``mounts`` for the proxies of the environment (``HTTPS_PROXY``, ``NO_PROXY``...),
+    over cancellable transports.
+
+    An ``httpx.Client`` given its own ``transport=`` ignores the environment's proxies, so
+    a client built on :func:`cancellable_transport` mounts these itself: the same patterns
+    httpx would mount, each proxy's connections cut by a cancelled call like direct ones.
+    """
+    # httpx's own reading of the environment (urllib's getproxies, NO_PROXY patterns), so
+    # the pooled client goes through exactly the proxies a plain httpx.Client would use.
+    from httpx._utils import get_environment_proxies
+
+    return {
+        pattern: None if url is None else cancellable_transport(limits, httpx.Proxy(url))
+        for pattern, url in get_environment_proxies().items()
+    }

@@ -165,8 +165,28 @@ def _strip_hook(origin: Origin) -> Callable[[httpx.Request], None]:
     return strip_off_origin_credentials
 
 
+def _cancellable_kwargs(kwargs: dict[str, Any]) -> Callable[[], httpx.BaseTransport]:
+    """Make every connection of a sync client cuttable by a cancelled call (see ``_cancel``):
+    its own transport and the proxies of the environment, which httpx would otherwise skip
+    once it is given a transport. Returns the maker of transports for routes."""
+    from ._cancel import cancellable_proxy_mounts, cancellable_transport
+
+    limits: httpx.Limits = kwargs.get("limits") or httpx.Limits(
+        max_connections=100, max_keepalive_connections=20
+    )
+    kwargs.setdefault("transport", cancellable_transport(limits))
+    if kwargs.get("trust_env", True) and kwargs.get("proxy") is None:
+        kwargs["mounts"] = {**cancellable_proxy_mounts(limits), **dict(kwargs.get("mounts") or {})}
+    return lambda: cancellable_transport(limits)
+
+
 def _client_kwargs(
-    endpoint: Endpoint, credentials: Credentials, kwargs: dict[str, Any], *, is_async: bool
+    endpoint: Endpoint,
+    credentials: Credentials,
+    kwargs: dict[str, Any],
+    *,
+    is_async: bool,
+    cancellable: bool = False,
 ) -> dict[str, Any]:
     origin = endpoint.origin
     hooks = dict(kwargs.pop("event_hooks", None) or {})
@@ -185,18 +205,29 @@ def _client_kwargs(
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
     kwargs.setdefault("follow_redirects", True)
     kwargs.setdefault("auth", ProviderAuth(credentials, origin))
+    inner = _cancellable_kwargs(kwargs) if cancellable and not is_async else None
     spec = getattr(endpoint.runtime, "routes", "")
     if spec:  # TAKOPI_NB_ROUTES: see _routes
         from ._routes import route_mounts
 
-        mounts = route_mounts(spec, origin, is_async=is_async, limits=kwargs.get("limits"))
+        mounts = route_mounts(
+            spec, origin, is_async=is_async, limits=kwargs.get("limits"), inner=inner
+        )
         kwargs["mounts"] = {**mounts, **dict(kwargs.get("mounts") or {})}
     return {"event_hooks": hooks, "headers": headers, **kwargs}
 
 
-def build_client(endpoint: Endpoint, credentials: Credentials, **kwargs: Any) -> httpx.Client:
-    """An ``httpx.Client`` on the provider's API base with its auth; kwargs go to httpx."""
-    return httpx.Client(**_client_kwargs(endpoint, credentials, kwargs, is_async=False))
+def build_client(
+    endpoint: Endpoint, credentials: Credentials, *, cancellable: bool = False, **kwargs: Any
+) -> httpx.Client:
+    """An ``httpx.Client`` on the provider's API base with its auth; kwargs go to httpx.
+
+    ``cancellable``: every connection it makes (direct, routed, through a proxy of the
+    environment) is one a cancelled call can cut (see ``_cancel``).
+    """
+    return httpx.Client(
+        **_client_kwargs(endpoint, credentials, kwargs, is_async=False, cancellable=cancellable)
+    )
 
 
 def build_async_client(

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from ._cancel import cancellable_transport
 from ._endpoint import ApiKeyCredentials, CodexCredentials, Credentials, Endpoint
 from ._http import build_client
 
@@ -82,11 +81,9 @@ class ClientPool:
                 return slot.client
             if slot is not None:
                 self._retired.append(slot.client)
-            # Streams that a cancelled achat() or an interrupted batch can shut (see _cancel);
-            # limits still size the mounts (TAKOPI_NB_ROUTES, proxies), which use their own.
-            client = build_client(
-                endpoint, fixed, transport=cancellable_transport(LIMITS), limits=LIMITS
-            )
+            # Streams that a cancelled achat() or an interrupted batch can shut (see _cancel),
+            # also those of routes (TAKOPI_NB_ROUTES) and of the environment's proxies.
+            client = build_client(endpoint, fixed, limits=LIMITS, cancellable=True)
             self._slots[slot_key] = _Slot(identity, client)
             if not self._registered:
                 atexit.register(self.close)

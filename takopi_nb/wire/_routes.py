@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -78,11 +79,14 @@ def _rerouted(request: httpx.Request, target: Origin) -> httpx.Request:
 
 
 class RoutedTransport(httpx.BaseTransport):
-    """Connects to ``target`` whatever origin the request names (it is mounted for one)."""
+    """Connects to ``target`` whatever origin the request names (it is mounted for one),
+    through ``inner`` (a plain ``httpx.HTTPTransport`` unless given)."""
 
-    def __init__(self, target: Origin, **kwargs: Any) -> None:
+    def __init__(
+        self, target: Origin, inner: httpx.BaseTransport | None = None, **kwargs: Any
+    ) -> None:
         self.target = target
-        self._inner = httpx.HTTPTransport(**kwargs)
+        self._inner = inner if inner is not None else httpx.HTTPTransport(**kwargs)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self._inner.handle_request(_rerouted(request, self.target))
@@ -106,12 +110,18 @@ class AsyncRoutedTransport(httpx.AsyncBaseTransport):
 
 
 def route_mounts(
-    spec: str, origin: Origin, *, is_async: bool, limits: httpx.Limits | None = None
+    spec: str,
+    origin: Origin,
+    *,
+    is_async: bool,
+    limits: httpx.Limits | None = None,
+    inner: Callable[[], httpx.BaseTransport] | None = None,
 ) -> dict[str, Any]:
     """httpx ``mounts`` that send calls to ``origin`` where ``spec`` routes it; {} if nowhere.
 
     A mount for the exact origin outranks the ``https://`` mount of a proxy taken
-    from the environment, so the route holds behind ``HTTPS_PROXY`` too.
+    from the environment, so the route holds behind ``HTTPS_PROXY`` too. ``inner``
+    makes the transport a sync route connects through (the pool's cancellable one).
     """
     if not spec:
         return {}
@@ -119,7 +129,9 @@ def route_mounts(
     if target is None:
         return {}
     kwargs: dict[str, Any] = {"limits": limits} if limits is not None else {}
-    transport = (
-        AsyncRoutedTransport(target, **kwargs) if is_async else RoutedTransport(target, **kwargs)
-    )
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport
+    if is_async:
+        transport = AsyncRoutedTransport(target, **kwargs)
+    else:
+        transport = RoutedTransport(target, inner() if inner is not None else None, **kwargs)
     return {str(origin): transport}  # httpx matches a default port only when left out

@@ -70,19 +70,26 @@ def holder(fake: FakeProvider) -> Iterator[Holder]:
 
 
 def pool_connections() -> list[Any]:
-    """The httpcore connections of the one pooled client (the private _pool is ours)."""
+    """The httpcore connections of the one pooled client, its routes' and proxies' included
+    (the private _pool and _inner are ours)."""
     (slot,) = pool._slots.values()
-    return list(slot.client._transport._pool.connections)  # type: ignore[attr-defined]
+    client: Any = slot.client
+    transports = [client._transport, *(t for t in client._mounts.values() if t is not None)]
+    found: list[Any] = []
+    for transport in transports:
+        transport = getattr(transport, "_inner", transport)  # a route's own transport
+        found.extend(transport._pool.connections)
+    return found
 
 
-def pool_settles(fake: FakeProvider) -> None:
+def pool_settles(fake: FakeProvider, ref: str = "p/gpt-4o-mini") -> None:
     """The cut connection left the pool (so its thread is done), and the pool still works."""
     for _ in range(int(WAIT / 0.05)):
         if all(c.is_idle() for c in pool_connections()):
             break
         threading.Event().wait(0.05)
     assert all(c.is_idle() for c in pool_connections())
-    m = tk.resolve("p/gpt-4o-mini")
+    m = tk.resolve(ref)
     before = fake.connections
     for i in range(3):
         assert m.chat(f"after {i}") == "Hello from the fake."
@@ -90,9 +97,7 @@ def pool_settles(fake: FakeProvider) -> None:
     assert len(pool_connections()) == 1
 
 
-def test_cancelling_achat_closes_its_request(fake: FakeProvider, holder: Holder) -> None:
-    m = tk.resolve("p/gpt-4o-mini")
-
+def cancel_held_achat(m: tk.ResolvedModel, holder: Holder) -> None:
     async def main() -> None:
         task = asyncio.create_task(m.achat("hold me"))
         assert await asyncio.to_thread(holder.arrived.wait, WAIT)
@@ -103,7 +108,54 @@ def test_cancelling_achat_closes_its_request(fake: FakeProvider, holder: Holder)
     asyncio.run(main())
     assert holder.finished.wait(WAIT)
     assert holder.hung_up == [True]  # the server saw the connection closed, still holding
+
+
+def test_cancelling_achat_closes_its_request(fake: FakeProvider, holder: Holder) -> None:
+    cancel_held_achat(tk.resolve("p/gpt-4o-mini"), holder)
     pool_settles(fake)
+
+
+def test_cancelling_a_routed_achat_closes_its_request() -> None:
+    """A provider on its type's default endpoint, routed (TAKOPI_NB_ROUTES) to the fake."""
+    holder = Holder()
+    with FakeProvider(models=("gpt-4o-mini",)) as host:
+        host.intercept = holder.intercept
+        cfg = tk.get_config()
+        cfg.runtime.routes = f"https://api.openai.com={host.url}"
+        cfg.add_provider("openai", id="r", api_key=host.key, models=["gpt-4o-mini"])
+        try:
+            cancel_held_achat(tk.resolve("r/gpt-4o-mini"), holder)
+            assert host.requests_to("chat/completions")[0].header("host") == "api.openai.com"
+        finally:
+            holder.release.set()
+        host.intercept = None
+        pool_settles(host, "r/gpt-4o-mini")
+
+
+def test_cancelling_an_achat_through_a_proxy_closes_its_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fake is the HTTP_PROXY of the environment; the Base URL itself is unreachable."""
+    holder = Holder()
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with FakeProvider(models=("gpt-4o-mini",)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        proxy.intercept = holder.intercept
+        tk.get_config().add_provider(
+            "openai",
+            id="x",
+            base_url="http://127.0.0.1:9/v1",
+            api_key=proxy.key,
+            models=["gpt-4o-mini"],
+        )
+        try:
+            cancel_held_achat(tk.resolve("x/gpt-4o-mini"), holder)
+        finally:
+            holder.release.set()
+        proxy.intercept = None
+        assert proxy.requests_to("chat/completions")[0].header("host") == "127.0.0.1:9"
+        pool_settles(proxy, "x/gpt-4o-mini")
 
 
 def test_ctrl_c_under_asyncio_run_closes_the_request(fake: FakeProvider, holder: Holder) -> None:
