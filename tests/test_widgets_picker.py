@@ -467,6 +467,19 @@ def test_without_a_key_or_for_codex_nothing_is_asked(
     assert openai_host.requests_to("models") == []
 
 
+@pytest.mark.parametrize("word", ["1", "true", "On"])
+def test_offline_as_the_catalog_reads_it_asks_no_default_endpoint(
+    cfg: tk.TakopiConfig, openai_host: Any, monkeypatch: pytest.MonkeyPatch, word: str
+) -> None:
+    monkeypatch.setenv("TAKOPI_NB_OFFLINE", word)
+    picker = make_picker(cfg.add_provider("openai", id="offline", api_key="sk-offline-0000"))
+    try:
+        assert picker.endpoint.done.is_set() and picker.endpoint_status.value == ""
+    finally:
+        picker.close()
+    assert openai_host.requests_to("models") == []
+
+
 def test_a_base_url_set_later_lists_that_endpoint(
     cfg: tk.TakopiConfig, proxy: Any, openai_host: Any
 ) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 from .._errors import CatalogError
+from .._switches import offline_by_env
 from ._cache import CacheFiles, log, read_bytes
 from ._fetch import DEFAULT_URL, Timeouts, host_label, redact_url
 from ._freshness import TTL_SECONDS, Origin, Source, describe, is_fresh, source_of, to_datetime
@@ -67,10 +68,6 @@ class _Loaded(NamedTuple):
     url: str | None
 
 
-def _env_offline() -> bool:
-    return os.environ.get("TAKOPI_NB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 class Catalog:
     """The models.dev catalog. Use :func:`get_catalog` for the process-wide instance.
 
@@ -94,7 +91,7 @@ class Catalog:
     ) -> None:
         self._url = url or os.environ.get("TAKOPI_NB_CATALOG_URL") or DEFAULT_URL
         self._files = CacheFiles(cache_dir) if cache_dir is not None else CacheFiles.default()
-        self._offline = _env_offline() if offline is None else offline
+        self._offline = offline_by_env() if offline is None else offline
         self._ttl = ttl
         self._timeouts = timeouts or Timeouts()
         self._transport = transport

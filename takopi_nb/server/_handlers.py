@@ -31,6 +31,7 @@ from .._errors import (
     RefError,
     TakopiError,
 )
+from .._switches import is_on
 from . import _views as views
 from . import _writes as writes
 from ._threads import in_daemon_thread
@@ -281,7 +282,7 @@ class ProviderEndpointModelsHandler(TakopiAPIHandler):
     @authorized
     async def get(self, provider_id: str) -> None:
         cfg = self.takopi.config
-        refresh = self.get_argument("refresh", "").strip().lower() in ("1", "true", "yes", "on")
+        refresh = is_on(self.get_argument("refresh", ""))
 
         def work() -> dict[str, Any]:
             return views.endpoint_models_view(cfg.get(provider_id), refresh=refresh)
@@ -416,7 +417,7 @@ class CatalogRefreshHandler(TakopiAPIHandler):
             raw = body.get("background", raw)
         if isinstance(raw, bool):
             return raw
-        return str(raw).strip().lower() in ("1", "true", "yes", "on")
+        return is_on(str(raw))
 
 
 def route_table() -> list[tuple[str, type[APIHandler]]]:

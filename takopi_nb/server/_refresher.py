@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .._switches import offline_by_env
 from ._threads import start_in_daemon_thread
 
 __all__ = ["CatalogRefresher", "Offline", "offline_reason"]
@@ -29,7 +30,6 @@ __all__ = ["CatalogRefresher", "Offline", "offline_reason"]
 log = logging.getLogger("takopi_nb.server")
 
 THREAD_NAME = "takopi-catalog-refresh"
-_TRUE_WORDS = ("1", "true", "yes", "on")  # the catalog's own reading of TAKOPI_NB_OFFLINE
 
 
 class Offline(NamedTuple):
@@ -46,10 +46,9 @@ class Offline(NamedTuple):
 
 def offline_reason() -> str | None:
     """Why the refresher must not run (``TAKOPI_NB_OFFLINE`` is on), or None."""
-    value = os.environ.get("TAKOPI_NB_OFFLINE", "")
-    if value.strip().lower() not in _TRUE_WORDS:
+    if not offline_by_env():
         return None
-    return f"TAKOPI_NB_OFFLINE={value} is set"
+    return f"TAKOPI_NB_OFFLINE={os.environ['TAKOPI_NB_OFFLINE']} is set"
 
 
 class CatalogRefresher:

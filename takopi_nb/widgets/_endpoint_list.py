@@ -8,10 +8,11 @@ older one still in flight, so a Base URL edited twice shows the second answer.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .._switches import offline_by_env
 
 if TYPE_CHECKING:
     from .._endpoint_models import EndpointModels
@@ -45,7 +46,7 @@ class EndpointList:
         # Codex lists its plan's models through its own path; without a key there is no list.
         if self.provider.type == "codex":
             return False
-        if not self.overridden and os.environ.get("TAKOPI_NB_OFFLINE") == "1":
+        if not self.overridden and offline_by_env():
             return False  # offline: a local server behind a Base URL may still be asked
         return self.provider.credential_source is not None
 
