@@ -115,7 +115,13 @@ class TakopiAPIHandler(APIHandler):
         except views.BadRequest as exc:
             self.reply_error(400, str(exc), "BadRequest")
             return
-        data = await self.run(lambda: change(cfg, body), writing=True)
+        await self.answer(lambda: change(cfg, body), writing=True, status=status)
+
+    async def answer(
+        self, work: Callable[[], Any], *, writing: bool = False, status: int = 200
+    ) -> None:
+        """Run ``work`` as :meth:`run` does and reply with what it returns."""
+        data = await self.run(work, writing=writing)
         if data is not None:
             self.reply(data, status)
 
@@ -161,9 +167,7 @@ class StatusHandler(TakopiAPIHandler):
         def work() -> dict[str, Any]:
             return views.status_view(state.config, state.status_extra())
 
-        data = await self.run(work)
-        if data is not None:
-            self.reply(data)
+        await self.answer(work)
 
 
 class ProvidersHandler(TakopiAPIHandler):
@@ -171,9 +175,7 @@ class ProvidersHandler(TakopiAPIHandler):
     @authorized
     async def get(self) -> None:
         cfg = self.takopi.config
-        data = await self.run(lambda: views.providers_view(cfg))
-        if data is not None:
-            self.reply(data)
+        await self.answer(lambda: views.providers_view(cfg))
 
     @web.authenticated
     @authorized
@@ -191,9 +193,7 @@ class ProviderHandler(TakopiAPIHandler):
         def work() -> dict[str, Any]:
             return views.provider_view(cfg, cfg.get(provider_id))
 
-        data = await self.run(work)
-        if data is not None:
-            self.reply(data)
+        await self.answer(work)
 
     @web.authenticated
     @authorized
@@ -238,9 +238,7 @@ class ProviderLoginHandler(TakopiAPIHandler):
     @authorized
     async def get(self, provider_id: str) -> None:
         logins, cfg = self.takopi.logins, self.takopi.config
-        data = await self.run(lambda: logins.view(cfg, provider_id))
-        if data is not None:
-            self.reply(data)
+        await self.answer(lambda: logins.view(cfg, provider_id))
 
     @web.authenticated
     @authorized
@@ -287,9 +285,7 @@ class ProviderEndpointModelsHandler(TakopiAPIHandler):
         def work() -> dict[str, Any]:
             return views.endpoint_models_view(cfg.get(provider_id), refresh=refresh)
 
-        data = await self.run(work)
-        if data is not None:
-            self.reply(data)
+        await self.answer(work)
 
 
 class SettingsHandler(TakopiAPIHandler):
@@ -304,9 +300,7 @@ class SettingsHandler(TakopiAPIHandler):
             cfg.reload_if_changed()
             return {"default_model": cfg.default_model, "embedding_model": cfg.embedding_model}
 
-        data = await self.run(work)
-        if data is not None:
-            self.reply(data)
+        await self.answer(work)
 
     @web.authenticated
     @authorized
@@ -321,9 +315,7 @@ class ResolveHandler(TakopiAPIHandler):
         cfg = self.takopi.config
         ref = self.get_argument("ref", "")
         purpose = self.get_argument("purpose", "chat")
-        data = await self.run(lambda: views.resolve_view(cfg, ref, purpose))
-        if data is not None:
-            self.reply(data)
+        await self.answer(lambda: views.resolve_view(cfg, ref, purpose))
 
 
 class CatalogHandler(TakopiAPIHandler):
@@ -331,9 +323,7 @@ class CatalogHandler(TakopiAPIHandler):
     @authorized
     async def get(self) -> None:
         state = self.takopi
-        data = await self.run(lambda: views.catalog_view(state.catalog(), state.refresher))
-        if data is not None:
-            self.reply(data)
+        await self.answer(lambda: views.catalog_view(state.catalog(), state.refresher))
 
 
 class CatalogModelsHandler(TakopiAPIHandler):
@@ -355,9 +345,7 @@ class CatalogModelsHandler(TakopiAPIHandler):
                 query=query,
             )
 
-        data = await self.run(work)
-        if data is not None:
-            self.reply(data)
+        await self.answer(work)
 
 
 class CatalogRefreshHandler(TakopiAPIHandler):
