@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import takopi_nb as tk
-from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, FakeTokens
+from tests.fakes.codex_cli import refreshed
+from tests.fakes.codex_server import FakeChatGPT, FakeTokens
 from tests.leaks import places_with_secret
 from tests.shells import takopi_shell
 
@@ -60,17 +60,7 @@ def cli_tokens(path: Path) -> dict[str, str]:
 
 def cli_refresh(fake: FakeChatGPT, path: Path) -> None:
     """The CLI's refresh: reload auth.json, refresh with what it holds, save the answer."""
-    doc = json.loads(path.read_text())
-    answer = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": doc["tokens"]["refresh_token"],
-        },
-    )
-    assert answer.status_code == 200, answer.text
-    doc["tokens"].update({k: v for k, v in answer.json().items() if k in doc["tokens"]})
+    doc = refreshed(fake.issuer, json.loads(path.read_text()))
     path.write_text(json.dumps(doc, indent=2))
 
 

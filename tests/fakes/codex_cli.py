@@ -45,6 +45,21 @@ def cli_document(tokens: FakeTokens, *, auth_mode: str = "chatgpt") -> dict[str,
     }
 
 
+def refreshed(issuer: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (a CLI auth document) after the CLI's refresh with the tokens it holds."""
+    answer = httpx.post(
+        f"{issuer}/oauth/token",
+        json={
+            "client_id": CLIENT_ID,
+            "grant_type": "refresh_token",
+            "refresh_token": doc["tokens"]["refresh_token"],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    doc["tokens"].update({k: v for k, v in answer.json().items() if k in doc["tokens"]})
+    return doc
+
+
 class FakeCodexCli:
     """One CODEX_HOME of the Codex CLI, with the storage mode of its config.toml."""
 
@@ -112,14 +127,4 @@ class FakeCodexCli:
         """The CLI's refresh: reload, refresh with what it holds, save the answer."""
         doc = self.load()
         assert doc is not None
-        answer = httpx.post(
-            f"{issuer}/oauth/token",
-            json={
-                "client_id": CLIENT_ID,
-                "grant_type": "refresh_token",
-                "refresh_token": doc["tokens"]["refresh_token"],
-            },
-        )
-        assert answer.status_code == 200, answer.text
-        doc["tokens"].update({k: v for k, v in answer.json().items() if k in doc["tokens"]})
-        self.save(doc)
+        self.save(refreshed(issuer, doc))
