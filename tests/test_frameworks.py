@@ -1,10 +1,11 @@
 """Framework hand-offs, each with the real framework installed, making real requests to
 loopback fakes: LangChain (chat, embeddings, Anthropic), pydantic-ai, the OpenAI Agents
 SDK, litellm, DSPy and ``llm``; a ChatGPT (codex) ref whose token is revoked mid-run and
-refreshed through takopi_nb; no key in any framework object's repr, output or logs; and the
-calls sent through our clients booked in ``tk.usage()`` like ``m.chat()``'s (JSON answers,
-event streams with their usage chunk, embeddings, tool rounds, the Codex backend), those of
-frameworks with a client of their own (litellm) not."""
+refreshed through takopi_nb; no key in any framework object's repr, output or logs, nor
+anywhere in what the objects that take our clients hold; and the calls sent through our
+clients booked in ``tk.usage()`` like ``m.chat()``'s (JSON answers, event streams with their
+usage chunk, embeddings, tool rounds, the Codex backend, Anthropic Messages through the
+anthropic SDK's httpx2 client), those of frameworks with a client of their own (litellm) not."""
 
 from __future__ import annotations
 
