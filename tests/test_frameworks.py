@@ -555,6 +555,53 @@ def test_pydantic_ai_anthropic_calls_are_booked_streamed_and_with_tools(
     assert booked.cost == pytest.approx(price)  # the catalog's prices
 
 
+def test_a_compressed_anthropic_answer_reaches_the_sdk_and_the_ledger_decoded_once(
+    priced_anthropic: FakeProvider,
+) -> None:
+    """The bridge to the anthropic SDK's httpx2 client passes the raw bytes: decoded once."""
+    import gzip
+    import json
+
+    answer = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5",
+        "content": [{"type": "text", "text": REPLY}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1234, "output_tokens": 56},
+    }
+    packed = gzip.compress(json.dumps(answer).encode())
+    priced_anthropic.intercept = lambda request: Response(200, packed, {"Content-Encoding": "gzip"})
+    chat = tk.resolve(CLAUDE_REF).langchain()
+    reply = chat.invoke("Hi")
+    assert reply.content == REPLY and reply.usage_metadata["input_tokens"] == 1234
+    booked = row(CLAUDE_REF)
+    assert (booked.calls, booked.input_tokens, booked.output_tokens) == (1, 1234, 56)
+    chat._client.close()
+
+
+def test_an_unreachable_anthropic_provider_is_the_sdks_connection_error(
+    priced_anthropic: FakeProvider,
+) -> None:
+    """httpx's transport errors reach the anthropic SDK as httpx2's, which it knows."""
+    import anthropic
+
+    chat = tk.resolve(CLAUDE_REF).langchain(max_retries=0)
+    priced_anthropic.stop()
+    with pytest.raises(anthropic.APIConnectionError) as info:
+        chat.invoke("Hi")
+    causes = []
+    error: BaseException | None = info.value
+    while error is not None:
+        causes.append(f"{type(error).__module__.split('.')[0]}.{type(error).__name__}")
+        error = error.__cause__
+    assert "httpx2.ConnectError" in causes, causes
+    assert CLAUDE_REF not in {r.ref for r in ledger.rows()}
+    chat._client.close()
+
+
 def test_the_key_search_finds_a_key_a_framework_holds(anthropic_fake: FakeProvider) -> None:
     """The search above can fail: ChatAnthropic given the key, as it was before, holds it."""
     from langchain_anthropic import ChatAnthropic
