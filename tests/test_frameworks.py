@@ -10,13 +10,14 @@ anthropic SDK's httpx2 client), those of frameworks with a client of their own (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import re
 import sys
 import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -77,21 +78,28 @@ def close_litellm_clients() -> None:
             asyncio.run(closing)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider(key=KEY, models=("m", "gpt-5.2")) as server:
+@contextlib.contextmanager
+def serving(
+    flavor: Literal["openai", "anthropic"], served: tuple[str, ...], models: list[str]
+) -> Iterator[FakeProvider]:
+    """A fake of ``flavor`` serving ``served``, configured as provider "p" (openai) or "a"."""
+    with FakeProvider(key=KEY, flavor=flavor, models=served) as server:
+        provider_id = "p" if flavor == "openai" else "a"
         tk.get_config().add_provider(
-            "openai", id="p", base_url=server.base_url, api_key=KEY, models=["m"]
+            flavor, id=provider_id, base_url=server.base_url, api_key=KEY, models=models
         )
         yield server
 
 
 @pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    with serving("openai", ("m", "gpt-5.2"), ["m"]) as server:
+        yield server
+
+
+@pytest.fixture
 def anthropic_fake() -> Iterator[FakeProvider]:
-    with FakeProvider(key=KEY, flavor="anthropic", models=("claude-x",)) as server:
-        tk.get_config().add_provider(
-            "anthropic", id="a", base_url=server.base_url, api_key=KEY, models=["claude-x"]
-        )
+    with serving("anthropic", ("claude-x",), ["claude-x"]) as server:
         yield server
 
 
@@ -380,14 +388,7 @@ def row(ref: str) -> LedgerRow:
 @pytest.fixture
 def priced() -> Iterator[FakeProvider]:
     """A provider whose model has a catalog price."""
-    with FakeProvider(key=KEY, models=("gpt-4o-mini",)) as server:
-        tk.get_config().add_provider(
-            "openai",
-            id="p",
-            base_url=server.base_url,
-            api_key=KEY,
-            models=["gpt-4o-mini", "text-embedding-3-small"],
-        )
+    with serving("openai", ("gpt-4o-mini",), ["gpt-4o-mini", "text-embedding-3-small"]) as server:
         yield server
 
 
@@ -492,10 +493,7 @@ CLAUDE_REF = "a/claude-haiku-4-5"
 @pytest.fixture
 def priced_anthropic() -> Iterator[FakeProvider]:
     """An Anthropic provider whose model has a catalog price."""
-    with FakeProvider(key=KEY, flavor="anthropic", models=("claude-haiku-4-5",)) as server:
-        tk.get_config().add_provider(
-            "anthropic", id="a", base_url=server.base_url, api_key=KEY, models=["claude-haiku-4-5"]
-        )
+    with serving("anthropic", ("claude-haiku-4-5",), ["claude-haiku-4-5"]) as server:
         yield server
 
 
