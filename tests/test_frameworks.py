@@ -22,7 +22,11 @@ from typing import Any, Literal
 import pytest
 
 import takopi_nb as tk
-from takopi_nb._errors import MissingDependencyError, ProviderRequestError
+from takopi_nb._errors import (
+    MissingCredentialsError,
+    MissingDependencyError,
+    ProviderRequestError,
+)
 from takopi_nb.wire._ledger import LedgerRow, ledger
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.http import Response
@@ -598,6 +602,17 @@ def test_an_unreachable_anthropic_provider_is_the_sdks_connection_error(
     assert "httpx2.ConnectError" in causes, causes
     assert CLAUDE_REF not in {r.ref for r in ledger.rows()}
     chat._client.close()
+
+
+def test_an_anthropic_hand_off_without_a_key_says_where_to_put_one(
+    anthropic_fake: FakeProvider,
+) -> None:
+    tk.get_config().get("a").clear_api_key()
+    m = tk.resolve("a/claude-x")
+    for build in (m.langchain, m.pydantic_ai):
+        with pytest.raises(MissingCredentialsError, match="No API key for provider 'a'"):
+            build()
+    assert anthropic_fake.requests == []
 
 
 def test_the_key_search_finds_a_key_a_framework_holds(anthropic_fake: FakeProvider) -> None:

@@ -106,6 +106,9 @@ def anthropic_sdk(model: Any, method: str, *, is_async: bool = True, **options: 
     from ..wire import api_base_url
     from ..wire._sdk import anthropic_base
 
+    # A missing key is said now, where to put it included: the SDK would turn the
+    # error of its first request into a bare "Connection error." after its retries.
+    model.api_key()
     options = {
         "api_key": PLACEHOLDER_KEY,
         "base_url": anthropic_base(api_base_url(model)),
