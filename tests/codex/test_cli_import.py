@@ -24,7 +24,6 @@ import takopi_nb as tk
 from tests.fakes.codex_cli import refreshed
 from tests.fakes.codex_server import FakeChatGPT, FakeTokens
 from tests.leaks import places_with_secret
-from tests.shells import takopi_shell
 
 
 @pytest.fixture
@@ -196,12 +195,6 @@ def test_an_api_key_provider_cannot_import_a_sign_in(tmp_path: Path) -> None:
     p = tk.get_config().add_provider("openai", id="o")
     with pytest.raises(tk.ConfigError, match="only for codex providers"):
         p.login_from_codex_cli(tmp_path / "auth.json")
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    with takopi_shell() as made:
-        yield made
 
 
 def test_the_magic_shows_the_account_asks_then_imports(

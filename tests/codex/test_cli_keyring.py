@@ -25,7 +25,6 @@ from tests.fakes.codex_cli import SERVICE, FakeCodexCli, cli_document
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
 from tests.leaks import places_with_secret
-from tests.shells import takopi_shell
 
 
 @pytest.fixture
@@ -210,12 +209,6 @@ def test_unusable_cli_storage_says_what_is_wrong_and_how_to_fix_it(
     assert expected in message, message
     assert any(fix in message for fix in ("codex login", "config.toml", "Unlock")), message
     assert API_KEY not in message
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    with takopi_shell() as made:
-        yield made
 
 
 def test_import_lists_the_keyring_sign_in_and_shares_it(
