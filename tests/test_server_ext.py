@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import pytest
 from tests.fakes.models_dev import ModelsDevServer
 from tests.fakes.providers import FakeProvider
 from tests.leaks import places_with_secret
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -278,17 +279,6 @@ class JupyterServer:
                 self.proc.kill()
                 self.proc.wait()
         return int(self.proc.returncode)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,14 +12,7 @@ from takopi_nb.widgets._device_code import format_countdown
 from takopi_nb.widgets._provider_form import ProviderForm
 from tests.fakes.codex_server import FakeAccount, FakeChatGPT
 from tests.test_widgets_panel import all_widget_state
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+from tests.waiting import wait_for
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from takopi_nb.widgets._model_index import EMBEDDING, LISTED, REASONING, TOOLS, 
 from takopi_nb.widgets._model_list import SOURCE, unpack
 from tests.fakes.http import LoopbackServer, Response
 from tests.leaks import places_with_secret
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -313,13 +314,6 @@ def proxied(cfg: tk.TakopiConfig, proxy: Any, key: str | None = None) -> tk.Prov
 
 def group(row: list[Any]) -> int:
     return row[12] if len(row) > 12 else 0  # a trailing 0 is dropped
-
-
-def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
 
 
 def test_an_overridden_endpoint_lists_its_models_first(cfg: tk.TakopiConfig, proxy: Any) -> None:
