@@ -9,9 +9,7 @@ the chain was never forked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import keyring
 import pytest
@@ -21,6 +19,7 @@ from keyring.backends import fail
 from keyring.errors import KeyringLocked
 
 import takopi_nb as tk
+from tests.codex.provider import codex_provider, stored
 from tests.fakes.codex_cli import SERVICE, FakeCodexCli, cli_document
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
@@ -28,30 +27,10 @@ from tests.leaks import places_with_secret
 
 
 @pytest.fixture
-def chatgpt(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatGPT]:
-    with FakeChatGPT() as fake:
-        monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", fake.issuer)
-        yield fake
-
-
-@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "codex-home"
     monkeypatch.setenv("CODEX_HOME", str(path))
     return path
-
-
-def stored(pid: str = "chatgpt") -> dict[str, Any]:
-    found = tk.get_config().runtime.secrets.get(pid)
-    assert found is not None
-    doc: dict[str, Any] = json.loads(found[0])
-    return doc
-
-
-def codex_provider(fake: FakeChatGPT, pid: str = "chatgpt") -> tk.Provider:
-    return tk.get_config().add_provider(
-        "codex", id=pid, base_url=fake.codex_base, models=["gpt-5.5"]
-    )
 
 
 def force_refresh(fake: FakeChatGPT, pid: str = "chatgpt") -> None:
