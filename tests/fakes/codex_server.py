@@ -44,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from tests.fakes.formats import responses_text_deltas
 from tests.fakes.http import FakeService, LoopbackServer, Request, Response, sse
 
 __all__ = [
@@ -907,19 +908,7 @@ class FakeChatGPT(FakeService):
                 },
             )
         )
-        for chunk in self.reply_chunks:
-            events.append(
-                (
-                    "response.output_text.delta",
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": item_id,
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": chunk,
-                    },
-                )
-            )
+        events += responses_text_deltas(item_id, self.reply_chunks)
         done_item = {
             **item,
             "status": "completed",

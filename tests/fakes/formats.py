@@ -1,17 +1,25 @@
-"""Shapes of the real APIs' answers that more than one fake sends: errors and Anthropic messages.
+"""Shapes of the real APIs' answers that more than one fake sends.
 
-:mod:`tests.fakes.providers` (the provider fakes) and :mod:`tests.fakes.tool_calls` (the
-scripted tool-calling model answering through them) both build these; one definition keeps
-the two fakes saying the same thing the same way.
+:mod:`tests.fakes.providers` (the provider fakes), :mod:`tests.fakes.tool_calls` (the
+scripted tool-calling model answering through them) and :mod:`tests.fakes.codex_server`
+(the Codex backend streams Responses events too) build these; one definition keeps the
+fakes saying the same thing the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from tests.fakes.http import Response
 
-__all__ = ["anthropic_error", "anthropic_message", "anthropic_stream_end", "openai_error"]
+__all__ = [
+    "anthropic_error",
+    "anthropic_message",
+    "anthropic_stream_end",
+    "openai_error",
+    "responses_text_deltas",
+]
 
 
 def openai_error(
@@ -62,4 +70,23 @@ def anthropic_stream_end(stop_reason: str, output_tokens: int) -> list[tuple[str
             },
         ),
         ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def responses_text_deltas(
+    item_id: str, pieces: Iterable[str], output_index: int = 0
+) -> list[tuple[str | None, Any]]:
+    """A Responses stream's ``response.output_text.delta`` events, one a piece of the text."""
+    return [
+        (
+            "response.output_text.delta",
+            {
+                "type": "response.output_text.delta",
+                "item_id": item_id,
+                "output_index": output_index,
+                "content_index": 0,
+                "delta": piece,
+            },
+        )
+        for piece in pieces
     ]

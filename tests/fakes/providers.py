@@ -54,6 +54,7 @@ from tests.fakes.formats import (
     anthropic_message,
     anthropic_stream_end,
     openai_error,
+    responses_text_deltas,
 )
 from tests.fakes.http import FakeHTTPServer, FakeService, LoopbackServer, Request, Response, sse
 from tests.fakes.rules import (
@@ -944,19 +945,7 @@ class FakeProvider(FakeService):
                 },
             ),
         ]
-        for piece in self.reply:
-            events.append(
-                (
-                    "response.output_text.delta",
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": item_id,
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": piece,
-                    },
-                )
-            )
+        events += responses_text_deltas(item_id, self.reply)
         if self.truncate_stream:
             return Response(200, sse(events), {}, "text/event-stream")
         events += [

@@ -30,6 +30,7 @@ from tests.fakes.formats import (
     anthropic_message,
     anthropic_stream_end,
     openai_error,
+    responses_text_deltas,
 )
 from tests.fakes.http import Request, Response, sse
 
@@ -430,19 +431,7 @@ class ToolScript:
                     )
                 )
                 text = item["content"][0]["text"]
-                for piece in _pieces(text):
-                    events.append(
-                        (
-                            "response.output_text.delta",
-                            {
-                                "type": "response.output_text.delta",
-                                "item_id": item["id"],
-                                "output_index": index,
-                                "content_index": 0,
-                                "delta": piece,
-                            },
-                        )
-                    )
+                events += responses_text_deltas(item["id"], _pieces(text), index)
             events.append(
                 (
                     "response.output_item.done",
