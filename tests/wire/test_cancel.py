@@ -5,7 +5,6 @@ checked for a left-over connection, and still works."""
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import os
 import signal
@@ -20,6 +19,7 @@ from takopi_nb.wire import AsyncChatStream
 from takopi_nb.wire._pool import pool
 from tests.fakes.http import Request, Response, sse
 from tests.fakes.providers import FakeProvider
+from tests.wire.interrupts import interrupt_on_arrival
 
 WAIT = 30.0
 """Generous bound for events on a loaded machine; never a measured duration."""
@@ -222,30 +222,15 @@ def test_cancelling_a_streamed_achat_mid_answer_closes_it(fake: FakeProvider) ->
 def test_interrupting_chat_many_cuts_the_requests_on_the_wire(fake: FakeProvider) -> None:
     """The first 4 prompts are answered; the server holds the next 4 (all the workers) and
     interrupts the kernel when the last of them arrives: each sees its connection closed."""
-    arrived = 0
-    lock = threading.Lock()
     holder = Holder()
-
-    def intercept(request: Request) -> Response | None:
-        nonlocal arrived
-        with lock:
-            arrived += 1
-            mine = arrived
-        if mine == 8:
-            _thread.interrupt_main()
-        if mine > 4:
-            holder.hold(request)
-        return None
-
-    fake.intercept = intercept
+    fake.intercept = interrupt_on_arrival(8, stall_after=4, stall=holder.hold)
     try:
         batch = tk.resolve("p/gpt-4o-mini").chat_many(
             [f"q{i}" for i in range(100)], concurrency=4, progress=False
         )
         for _ in range(int(WAIT / 0.05)):
-            with lock:
-                if len(holder.hung_up) == 4:
-                    break
+            if len(holder.hung_up) == 4:
+                break
             threading.Event().wait(0.05)
     finally:
         holder.release.set()
