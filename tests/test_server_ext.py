@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.models_dev import ModelsDevServer
+from tests.fakes.models_dev import ModelsDevServer, model_entry
 from tests.fakes.providers import FakeProvider
 from tests.leaks import places_with_secret
 from tests.waiting import wait_for
@@ -77,20 +77,7 @@ USER_DOC = {
 
 
 def _model(model_id: str, name: str, family: str = "gpt") -> dict[str, Any]:
-    return {
-        "id": model_id,
-        "name": name,
-        "family": family,
-        "attachment": False,
-        "reasoning": False,
-        "tool_call": True,
-        "release_date": "2026-01-01",
-        "last_updated": "2026-01-01",
-        "modalities": {"input": ["text"], "output": ["text"]},
-        "open_weights": False,
-        "limit": {"context": 128000, "output": 16000},
-        "cost": {"input": 1.0, "output": 2.0},
-    }
+    return model_entry(model_id, name, family=family, cost={"input": 1.0, "output": 2.0})
 
 
 MODELS_DEV = {

@@ -22,6 +22,7 @@ from takopi_nb.widgets import ModelPicker, ProvidersPanel
 from takopi_nb.widgets._model_index import EMBEDDING, LISTED, REASONING, TOOLS, list_row
 from takopi_nb.widgets._model_list import SOURCE, unpack
 from tests.fakes.http import LoopbackServer, Response
+from tests.fakes.models_dev import model_entry
 from tests.leaks import places_with_secret
 from tests.waiting import wait_for
 
@@ -220,22 +221,7 @@ def test_catalog_text_is_data_never_markup(cfg: tk.TakopiConfig) -> None:
 
 
 def _models_dev(model_ids: list[str]) -> bytes:
-    models = {
-        mid: {
-            "id": mid,
-            "name": mid.upper(),
-            "attachment": False,
-            "reasoning": False,
-            "tool_call": True,
-            "release_date": "2026-11-01",
-            "last_updated": "2026-11-01",
-            "modalities": {"input": ["text"], "output": ["text"]},
-            "open_weights": False,
-            "limit": {"context": 128000, "output": 8192},
-            "cost": {"input": 1, "output": 2},
-        }
-        for mid in model_ids
-    }
+    models = {mid: model_entry(mid, cost={"input": 1, "output": 2}) for mid in model_ids}
     return json.dumps(
         {
             "openai": {
