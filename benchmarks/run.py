@@ -29,6 +29,7 @@ SUITES = [
     "bench_scale",
     "bench_endpoints",
     "bench_frameworks",
+    "bench_keyring",
     "bench_server",
 ]
 

@@ -57,21 +57,24 @@ class Runtime:
         Raises MissingCredentialsError when a key exists but is bound to another
         origin than the one the Base URL points to (see :meth:`held_back`).
         """
-        found = self.stored_api_key(record)
+        found = self.stored_api_key(record, recent=True)
         if found is not None:
             bound = self.held_back(record, found[1])
             if bound is not None:
                 raise key_moved_error(record, found[1], bound)
         return found
 
-    def stored_api_key(self, record: ProviderRecord) -> tuple[str, str] | None:
+    def stored_api_key(
+        self, record: ProviderRecord, *, recent: bool = False
+    ) -> tuple[str, str] | None:
         """(key, source) wherever the Base URL points: the secret store first, then env vars.
 
         For display (a masked tail) and checks only; what is sent goes through :meth:`api_key`.
+        ``recent``: a key this process read moments ago will do (``SecretStore.get_recent``).
         """
         from ._secrets import env_secret
 
-        found = self.secrets.get(record.id)
+        found = self.secrets.get_recent(record.id) if recent else self.secrets.get(record.id)
         if found is not None:
             return found
         from_env = env_secret(self.env_var_names(record))

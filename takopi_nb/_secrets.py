@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["KEYRING_SERVICE", "SecretStore", "mask_secret", "usable_keyring_backend"]
 
 KEYRING_SERVICE = "takopi_nb"
+
+RECENT_SECONDS = 5.0
+"""How long a key read for a call is reused for the next calls (see ``get_recent``)."""
 SecretBackend = Literal["auto", "keyring", "file"]
 StoredIn = Literal["keyring", "file"]
 
@@ -69,6 +73,8 @@ class SecretStore:
         self._keyring_usable: bool | None = None
         self._keyring_failure: str | None = None
         self._lock = threading.RLock()
+        self._recent: dict[str, tuple[str, StoredIn, float]] = {}
+        self._writes = 0  # set/delete/forget so far: a read older than one is not kept
         self.file_on_purpose: str | None = None
         """Why keys are kept in the file on purpose (``demo.sandbox()`` says so): the notice
         then gives this reason instead of advice to install a keyring, which would change
@@ -212,6 +218,37 @@ class SecretStore:
             value = self._read_file().get(provider_id)
             return (value, "file") if value else None
 
+    def get_recent(
+        self, provider_id: str, max_age: float | None = None
+    ) -> tuple[str, StoredIn] | None:
+        """:meth:`get`, answered from memory when this store found the same secret less than
+        ``max_age`` seconds ago and nothing was saved, deleted or forgotten since.
+
+        For the request path, which needs the key for every call: one read of the OS
+        keyring (the Secret Service over D-Bus) takes ~20 ms, longer than a call to a
+        nearby server, and holds the store's lock. Only hits are kept, so a key added
+        anywhere is used at once; a key changed in another process is read again after
+        the provider rejects the old one (:meth:`forget`, see ``ApiKeyCredentials``).
+        """
+        max_age = RECENT_SECONDS if max_age is None else max_age
+        with self._lock:
+            hit = self._recent.get(provider_id)
+            now = time.monotonic()
+            if hit is not None and now - hit[2] < max_age:
+                return hit[0], hit[1]
+            writes = self._writes
+        found = self.get(provider_id)
+        with self._lock:
+            if found is not None and writes == self._writes:
+                self._recent[provider_id] = (found[0], found[1], now)
+        return found
+
+    def forget(self, provider_id: str) -> None:
+        """Drop what :meth:`get_recent` kept for ``provider_id``: the next read asks again."""
+        with self._lock:
+            self._writes += 1
+            self._recent.pop(provider_id, None)
+
     def set(self, provider_id: str, secret: str) -> StoredIn:
         """Store ``secret`` for ``provider_id``; returns where it went."""
         if not isinstance(secret, str) or not secret:
@@ -219,6 +256,7 @@ class SecretStore:
 
             raise ConfigError(f"An empty secret cannot be saved for provider {provider_id!r}.")
         with self._lock:
+            self.forget(provider_id)
             if self._keyring_available():
                 try:
                     import keyring
@@ -240,6 +278,7 @@ class SecretStore:
     def delete(self, provider_id: str) -> None:
         """Remove the secret of ``provider_id`` from every place it may be."""
         with self._lock:
+            self.forget(provider_id)
             if self._keyring_available():
                 try:
                     import keyring

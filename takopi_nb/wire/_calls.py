@@ -332,8 +332,8 @@ def _embedding_credentials(endpoint: Endpoint) -> Credentials:
                 "proxy that serves OpenAI-style /embeddings."
             )
         # A proxy in front of Anthropic: OpenAI-style embeddings; send the key both ways.
-        return ApiKeyCredentials(endpoint.key_source(), "bearer+anthropic")
-    return ApiKeyCredentials(endpoint.key_source(), "bearer")
+        return ApiKeyCredentials(endpoint.key_source(), "bearer+anthropic", endpoint.forget_key)
+    return ApiKeyCredentials(endpoint.key_source(), "bearer", endpoint.forget_key)
 
 
 def _embed_batch(

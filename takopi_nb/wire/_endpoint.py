@@ -141,6 +141,8 @@ class ApiKeyCredentials:
 
     get_key: Callable[[], str] = field(repr=False)
     style: Literal["bearer", "anthropic", "bearer+anthropic", "google"] = "bearer"
+    forget: Callable[[], None] | None = field(default=None, repr=False)
+    """Drops a key kept in memory for the next calls, so the next ``get_key`` reads it anew."""
 
     def headers(self) -> dict[str, str]:
         key = self.get_key()
@@ -155,7 +157,15 @@ class ApiKeyCredentials:
         return headers
 
     def recover(self, rejected_headers: dict[str, str]) -> bool:
-        return False
+        """After a 401: retry once if the key was changed (in another process) since it
+        was read for this call."""
+        if self.forget is None:
+            return False
+        self.forget()
+        try:
+            return self.headers() != rejected_headers
+        except TakopiError:  # removed meanwhile: the 401 stands
+            return False
 
 
 @dataclass(frozen=True)
@@ -271,11 +281,17 @@ class Endpoint:
         if self.is_codex:
             return CodexCredentials(self.runtime, self.record, session_id)
         getter = self.key_source()
+        forget = self.forget_key
         if protocol == "anthropic_messages":
-            return ApiKeyCredentials(getter, "anthropic")
+            return ApiKeyCredentials(getter, "anthropic", forget)
         if protocol == "gemini":
-            return ApiKeyCredentials(getter, "google")
-        return ApiKeyCredentials(getter, "bearer")
+            return ApiKeyCredentials(getter, "google", forget)
+        return ApiKeyCredentials(getter, "bearer", forget)
+
+    def forget_key(self) -> None:
+        """Drop the key the runtime keeps for the next calls (see ``SecretStore.get_recent``)."""
+        if self.runtime is not None:
+            self.runtime.secrets.forget(self.provider_id)
 
     def key_source(self) -> Callable[[], str]:
         """A callable returning the API key (or raising MissingCredentialsError)."""

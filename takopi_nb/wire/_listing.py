@@ -149,9 +149,9 @@ def fetch_listing(
         )
     if record.type == "anthropic":
         style = "bearer+anthropic" if endpoint.overridden else "anthropic"
-        credentials: Any = ApiKeyCredentials(endpoint.key_source(), style)  # type: ignore[arg-type]
+        credentials: Any = ApiKeyCredentials(endpoint.key_source(), style, endpoint.forget_key)  # type: ignore[arg-type]
     else:
-        credentials = ApiKeyCredentials(endpoint.key_source(), "bearer")
+        credentials = ApiKeyCredentials(endpoint.key_source(), "bearer", endpoint.forget_key)
     models: list[ListedModel] = []
     with build_client(endpoint, credentials, timeout=timeout) as client:
         if record.type != "anthropic":

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from .._errors import TakopiError
 from ._endpoint import ApiKeyCredentials, CodexCredentials, Credentials, Endpoint
 from ._http import build_client
 
@@ -35,6 +36,25 @@ LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepali
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+class _KeptKey:
+    """The key a pooled client sends, read again only after the provider rejected it
+    (changed in another process): the retry then carries the new key, and the next call
+    moves to a client of that key."""
+
+    def __init__(self, key: str, live: ApiKeyCredentials) -> None:
+        self._key = key
+        self._live = live
+
+    def __call__(self) -> str:
+        return self._key
+
+    def read_again(self) -> None:
+        if self._live.forget is not None:
+            self._live.forget()
+        with contextlib.suppress(TakopiError):  # removed meanwhile: the 401 stands
+            self._key = self._live.get_key()
 
 
 @dataclass
@@ -64,7 +84,8 @@ class ClientPool:
         style: str
         if isinstance(credentials, ApiKeyCredentials):
             key = credentials.get_key()
-            fixed = ApiKeyCredentials(lambda: key, credentials.style)
+            kept = _KeptKey(key, credentials)
+            fixed = ApiKeyCredentials(kept, credentials.style, kept.read_again)
             style, secret_id = credentials.style, _digest(key)
         elif isinstance(credentials, CodexCredentials):
             # The session id is a per-request header, not part of the pooled client.
