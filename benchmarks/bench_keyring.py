@@ -14,32 +14,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from bench_scale import per_call_ms  # noqa: E402
 from harness import table, verdict  # noqa: E402
 
 CALLS = 100
-
-
-def _per_call_ms(fn: Any, number: int = CALLS, repeat: int = 5) -> float:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number // repeat):
-            fn()
-        samples.append((time.perf_counter() - t0) / (number // repeat) * 1000)
-    return statistics.median(samples)
 
 
 def measure() -> dict[str, float]:
@@ -54,17 +41,16 @@ def measure() -> dict[str, float]:
     key = "sk-bench-keyring-0123456789"
     cfg.add_provider("openai", id="k", base_url=server.base_url, api_key=key, models=["m"])
     assert cfg.get("k").credential_source == "keyring", cfg.get("k").credential_source
-    figures = {"get_password": _per_call_ms(lambda: keyring.get_password("takopi_nb", "k"))}
+    figures = {"get_password": per_call_ms(lambda: keyring.get_password("takopi_nb", "k"), CALLS)}
     m = tk.resolve("k/m")
-    figures["kept"] = _per_call_ms(lambda: m.chat("hi"))
+    figures["kept"] = per_call_ms(lambda: m.chat("hi"), CALLS)
     _secrets.RECENT_SECONDS = 0.0
-    figures["every_call"] = _per_call_ms(lambda: m.chat("hi"))
+    figures["every_call"] = per_call_ms(lambda: m.chat("hi"), CALLS)
     cfg.runtime.secrets._backend_choice = "file"  # the same calls, key in the file store
     cfg.add_provider("openai", id="f", base_url=server.base_url, api_key=key, models=["m"])
     assert cfg.get("f").credential_source == "file", cfg.get("f").credential_source
-    keyring.delete_password("takopi_nb", "f") if keyring.get_password("takopi_nb", "f") else None
     f = tk.resolve("f/m")
-    figures["file"] = _per_call_ms(lambda: f.chat("hi"))
+    figures["file"] = per_call_ms(lambda: f.chat("hi"), CALLS)
     server.stop()
     return figures
 
