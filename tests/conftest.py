@@ -6,11 +6,15 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import pytest
 
 from tests.fakes.keyring_backend import MemoryKeyring
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 ISOLATED_VARS = (
     "TAKOPI_NB_CONFIG",
@@ -96,6 +100,15 @@ def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    """A fresh IPython shell with ``%load_ext takopi_nb`` (tests of the magics)."""
+    from tests.shells import takopi_shell  # IPython only for the tests that ask for a shell
+
+    with takopi_shell() as made:
+        yield made
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import psutil
 
-from tests.test_server_ext import wait_for
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_ENV = REPO / ".venv" / "hub"

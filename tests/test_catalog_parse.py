@@ -18,7 +18,7 @@ from takopi_nb.catalog._parse import (
     parse_catalog,
     valid_model_id,
 )
-from tests.fakes.models_dev import snapshot_bytes, snapshot_doc
+from tests.fakes.models_dev import model_entry, snapshot_bytes, snapshot_doc
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +27,7 @@ def parsed() -> ParsedCatalog:
 
 
 def _model(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": "m",
-        "name": "M",
-        "attachment": False,
-        "reasoning": False,
-        "tool_call": True,
-        "release_date": "2025-01-01",
-        "last_updated": "2025-01-01",
-        "modalities": {"input": ["text"], "output": ["text"]},
-        "open_weights": False,
-        "limit": {"context": 1000, "output": 100},
-    }
-    base.update(fields)
-    return base
+    return model_entry("m", "M", **fields)
 
 
 def _catalog(models: dict[str, Any], **provider: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from IPython.core.interactiveshell import InteractiveShell
 import takopi_nb as tk
 from tests.fakes.codex_server import FakeChatGPT
 from tests.leaks import places_with_secret
-from tests.shells import takopi_shell
 
 ENV_KEY = "sk-env-openai-SECRET-0001"
 LLM_ANTHROPIC = "sk-ant-llm-SECRET-0002"
@@ -110,12 +108,6 @@ def test_importing_makes_new_providers_or_keys_of_existing_ones(
     config_dir = Path(cfg.runtime.store.path).parent
     for secret in SECRETS:
         assert places_with_secret(secret, dirs=[config_dir], texts=[said, repr(cfg)]) == []
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    with takopi_shell() as made:
-        yield made
 
 
 def test_the_magic_lists_then_imports(

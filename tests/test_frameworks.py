@@ -1,25 +1,32 @@
 """Framework hand-offs, each with the real framework installed, making real requests to
 loopback fakes: LangChain (chat, embeddings, Anthropic), pydantic-ai, the OpenAI Agents
 SDK, litellm, DSPy and ``llm``; a ChatGPT (codex) ref whose token is revoked mid-run and
-refreshed through takopi_nb; no key in any framework object's repr, output or logs; and the
-calls sent through our clients booked in ``tk.usage()`` like ``m.chat()``'s (JSON answers,
-event streams with their usage chunk, embeddings, tool rounds, the Codex backend), those of
-frameworks with a client of their own (litellm) not."""
+refreshed through takopi_nb; no key in any framework object's repr, output or logs, nor
+anywhere in what the objects that take our clients hold; and the calls sent through our
+clients booked in ``tk.usage()`` like ``m.chat()``'s (JSON answers, event streams with their
+usage chunk, embeddings, tool rounds, the Codex backend, Anthropic Messages through the
+anthropic SDK's httpx2 client), those of frameworks with a client of their own (litellm) not."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import re
 import sys
+import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 import takopi_nb as tk
-from takopi_nb._errors import MissingDependencyError, ProviderRequestError
+from takopi_nb._errors import (
+    MissingCredentialsError,
+    MissingDependencyError,
+    ProviderRequestError,
+)
 from takopi_nb.wire._ledger import LedgerRow, ledger
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.http import Response
@@ -75,21 +82,28 @@ def close_litellm_clients() -> None:
             asyncio.run(closing)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider(key=KEY, models=("m", "gpt-5.2")) as server:
+@contextlib.contextmanager
+def serving(
+    flavor: Literal["openai", "anthropic"], served: tuple[str, ...], models: list[str]
+) -> Iterator[FakeProvider]:
+    """A fake of ``flavor`` serving ``served``, configured as provider "p" (openai) or "a"."""
+    with FakeProvider(key=KEY, flavor=flavor, models=served) as server:
+        provider_id = "p" if flavor == "openai" else "a"
         tk.get_config().add_provider(
-            "openai", id="p", base_url=server.base_url, api_key=KEY, models=["m"]
+            flavor, id=provider_id, base_url=server.base_url, api_key=KEY, models=models
         )
         yield server
 
 
 @pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    with serving("openai", ("m", "gpt-5.2"), ["m"]) as server:
+        yield server
+
+
+@pytest.fixture
 def anthropic_fake() -> Iterator[FakeProvider]:
-    with FakeProvider(key=KEY, flavor="anthropic", models=("claude-x",)) as server:
-        tk.get_config().add_provider(
-            "anthropic", id="a", base_url=server.base_url, api_key=KEY, models=["claude-x"]
-        )
+    with serving("anthropic", ("claude-x",), ["claude-x"]) as server:
         yield server
 
 
@@ -112,6 +126,35 @@ def no_leak(*objects: Any, caplog: pytest.LogCaptureFixture, capsys: Any) -> Non
 def sent_anthropic_key(server: FakeProvider) -> str | None:
     sent = server.requests_to("messages")[0]
     return sent.header("x-api-key") or (sent.header("Authorization") or "").removeprefix("Bearer ")
+
+
+def anthropic_keys(server: FakeProvider) -> list[str | None]:
+    return [r.header("x-api-key") for r in server.requests_to("messages")]
+
+
+_NOT_STATE = (types.ModuleType, type, types.FunctionType, types.MethodType, types.CodeType)
+
+
+def holding_secret(root: object, secret: str = KEY) -> list[str]:
+    """The strings holding ``secret`` among everything ``root`` refers to, transitively.
+
+    Functions, methods, classes and modules are not followed: a key fetched through one
+    at request time (takopi_nb's auth asks the secret store) is not a key held.
+    """
+    seen: set[int] = set()
+    todo: list[object] = [root]
+    found: list[str] = []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, _NOT_STATE):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str | bytes):
+            if secret in (obj if isinstance(obj, str) else obj.decode("latin-1")):
+                found.append(f"{type(obj).__name__} of {len(obj)}")
+            continue
+        todo.extend(gc.get_referents(obj))
+    return found
 
 
 def bearer_calls(server: FakeProvider, path: str) -> list[str]:
@@ -155,9 +198,12 @@ def test_langchain_anthropic(
 
     assert type(chat).__name__ == "ChatAnthropic"
     assert chat.invoke("Say hello").content == REPLY
-    chat._client.close()  # ChatAnthropic never closes the SDK client it made
-    assert sent_anthropic_key(anthropic_fake) == KEY
-    no_leak(chat, caplog=caplog, capsys=capsys)
+    assert asyncio.run(chat.ainvoke("Say hello")).content == REPLY
+    assert "".join(str(c.content) for c in chat.stream("Say hello")) == REPLY
+    assert anthropic_keys(anthropic_fake) == [KEY] * 3
+    no_leak(chat, chat.model_dump(), vars(chat), caplog=caplog, capsys=capsys)
+    assert holding_secret(chat) == []
+    chat._client.close()  # ChatAnthropic never closes its SDK clients
 
 
 def test_langchain_embeddings(
@@ -199,11 +245,17 @@ def test_pydantic_ai_agent_with_a_tool(
     no_leak(model, agent, caplog=caplog, capsys=capsys)
 
 
-def test_pydantic_ai_anthropic(anthropic_fake: FakeProvider) -> None:
+def test_pydantic_ai_anthropic(
+    anthropic_fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
     from pydantic_ai import Agent
 
-    assert asyncio.run(Agent(tk.resolve("a/claude-x").pydantic_ai()).run("Hi")).output == REPLY
-    assert sent_anthropic_key(anthropic_fake) == KEY
+    caplog.set_level(logging.DEBUG)
+    model = tk.resolve("a/claude-x").pydantic_ai()
+    assert asyncio.run(Agent(model).run("Hi")).output == REPLY
+    assert anthropic_keys(anthropic_fake) == [KEY]
+    no_leak(model, vars(model), caplog=caplog, capsys=capsys)
+    assert holding_secret(model) == []
 
 
 def test_agents_sdk_with_a_tool(
@@ -340,14 +392,7 @@ def row(ref: str) -> LedgerRow:
 @pytest.fixture
 def priced() -> Iterator[FakeProvider]:
     """A provider whose model has a catalog price."""
-    with FakeProvider(key=KEY, models=("gpt-4o-mini",)) as server:
-        tk.get_config().add_provider(
-            "openai",
-            id="p",
-            base_url=server.base_url,
-            api_key=KEY,
-            models=["gpt-4o-mini", "text-embedding-3-small"],
-        )
+    with serving("openai", ("gpt-4o-mini",), ["gpt-4o-mini", "text-embedding-3-small"]) as server:
         yield server
 
 
@@ -444,6 +489,138 @@ def test_codex_calls_through_langchain_are_booked(chatgpt: FakeChatGPT) -> None:
     booked = row("c/gpt-5.5")
     assert own.usage and booked.calls == 3
     assert booked.output_tokens == 3 * own.usage["output_tokens"]
+
+
+CLAUDE_REF = "a/claude-haiku-4-5"
+
+
+@pytest.fixture
+def priced_anthropic() -> Iterator[FakeProvider]:
+    """An Anthropic provider whose model has a catalog price."""
+    with serving("anthropic", ("claude-haiku-4-5",), ["claude-haiku-4-5"]) as server:
+        yield server
+
+
+def test_langchain_anthropic_calls_are_booked(priced_anthropic: FakeProvider) -> None:
+    m = tk.resolve(CLAUDE_REF)
+    own = m.chat("Say hello")  # the reference: same prompt, same fake answer
+    assert own.usage and own.cost
+    chat = m.langchain()
+    assert chat.invoke("Say hello").content == own  # JSON
+    assert asyncio.run(chat.ainvoke("Say hello")).content == own  # JSON, async client
+    assert "".join(str(c.content) for c in chat.stream("Say hello")) == own  # event stream
+    assert anthropic_keys(priced_anthropic) == [KEY] * 4
+
+    booked = row(CLAUDE_REF)
+    assert booked.calls == 4 and booked.unpriced == 0
+    assert booked.input_tokens == 4 * own.usage["input_tokens"]
+    assert booked.output_tokens == 4 * own.usage["output_tokens"]
+    assert booked.cost == pytest.approx(4 * own.cost)
+    chat._client.close()
+
+
+def test_pydantic_ai_anthropic_calls_are_booked_streamed_and_with_tools(
+    priced_anthropic: FakeProvider,
+) -> None:
+    from pydantic_ai import Agent
+
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    model = tk.resolve(CLAUDE_REF).pydantic_ai()
+    priced_anthropic.intercept = ToolScript([[("add", '{"a": 2, "b": 3}')]]).intercept(
+        priced_anthropic
+    )
+    agent = Agent(model, tools=[add])
+    ran = asyncio.run(agent.run("2+3?"))
+    assert ran.output == "Tool results: 5"
+
+    async def streamed() -> Any:
+        async with Agent(model).run_stream("Say hello") as run:
+            text = await run.get_output()
+        return text, run.usage
+
+    text, stream_usage = asyncio.run(streamed())
+    assert text == REPLY
+    assert anthropic_keys(priced_anthropic) == [KEY] * 3
+
+    usage = ran.usage
+    tokens_in = usage.input_tokens + stream_usage.input_tokens
+    tokens_out = usage.output_tokens + stream_usage.output_tokens
+    booked = row(CLAUDE_REF)
+    assert (booked.calls, booked.tool_rounds, booked.tool_calls) == (3, 1, 1)
+    assert (booked.input_tokens, booked.output_tokens) == (tokens_in, tokens_out)
+    info = tk.resolve(CLAUDE_REF).info
+    assert info and info.cost_input and info.cost_output
+    price = (tokens_in * info.cost_input + tokens_out * info.cost_output) / 1e6
+    assert booked.cost == pytest.approx(price)  # the catalog's prices
+
+
+def test_a_compressed_anthropic_answer_reaches_the_sdk_and_the_ledger_decoded_once(
+    priced_anthropic: FakeProvider,
+) -> None:
+    """The bridge to the anthropic SDK's httpx2 client passes the raw bytes: decoded once."""
+    import gzip
+    import json
+
+    answer = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5",
+        "content": [{"type": "text", "text": REPLY}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1234, "output_tokens": 56},
+    }
+    packed = gzip.compress(json.dumps(answer).encode())
+    priced_anthropic.intercept = lambda request: Response(200, packed, {"Content-Encoding": "gzip"})
+    chat = tk.resolve(CLAUDE_REF).langchain()
+    reply = chat.invoke("Hi")
+    assert reply.content == REPLY and reply.usage_metadata["input_tokens"] == 1234
+    booked = row(CLAUDE_REF)
+    assert (booked.calls, booked.input_tokens, booked.output_tokens) == (1, 1234, 56)
+    chat._client.close()
+
+
+def test_an_unreachable_anthropic_provider_is_the_sdks_connection_error(
+    priced_anthropic: FakeProvider,
+) -> None:
+    """httpx's transport errors reach the anthropic SDK as httpx2's, which it knows."""
+    import anthropic
+
+    chat = tk.resolve(CLAUDE_REF).langchain(max_retries=0)
+    priced_anthropic.stop()
+    with pytest.raises(anthropic.APIConnectionError) as info:
+        chat.invoke("Hi")
+    causes = []
+    error: BaseException | None = info.value
+    while error is not None:
+        causes.append(f"{type(error).__module__.split('.')[0]}.{type(error).__name__}")
+        error = error.__cause__
+    assert "httpx2.ConnectError" in causes, causes
+    assert CLAUDE_REF not in {r.ref for r in ledger.rows()}
+    chat._client.close()
+
+
+def test_an_anthropic_hand_off_without_a_key_says_where_to_put_one(
+    anthropic_fake: FakeProvider,
+) -> None:
+    tk.get_config().get("a").clear_api_key()
+    m = tk.resolve("a/claude-x")
+    for build in (m.langchain, m.pydantic_ai):
+        with pytest.raises(MissingCredentialsError, match="No API key for provider 'a'"):
+            build()
+    assert anthropic_fake.requests == []
+
+
+def test_the_key_search_finds_a_key_a_framework_holds(anthropic_fake: FakeProvider) -> None:
+    """The search above can fail: ChatAnthropic given the key, as it was before, holds it."""
+    from langchain_anthropic import ChatAnthropic
+
+    assert holding_secret(ChatAnthropic(model="claude-x", api_key=KEY)) != []
+    assert holding_secret(tk.resolve("a/claude-x").langchain()) == []
 
 
 def test_a_framework_with_its_own_client_is_not_booked(priced: FakeProvider) -> None:

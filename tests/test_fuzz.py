@@ -25,7 +25,6 @@ from tests.codex.test_cli_import import write_cli_file
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
 from tests.fakes.providers import FakeProvider
-from tests.shells import takopi_shell
 
 SETTINGS = settings(
     max_examples=120,
@@ -148,12 +147,6 @@ def test_the_config_api_raises_only_project_errors_and_leaves_a_clean_file(
             with contextlib.suppress(tk.TakopiError):
                 operation(cfg, data)
     loads_cleanly()
-
-
-@pytest.fixture
-def shell() -> Iterator[Any]:
-    with takopi_shell() as made:
-        yield made
 
 
 class Loopback(NamedTuple):

@@ -9,10 +9,13 @@ import warnings
 from pathlib import Path
 
 import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 
 import takopi_nb as tk
 from takopi_nb._config import TakopiConfig
 from tests.leaks import places_with_secret
+from tests.shells import takopi_shell
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 
@@ -40,23 +43,8 @@ def loads_cleanly(home: Path) -> TakopiConfig:
 
 def shell_output(line: str) -> str:
     """What ``%takopi LINE`` shows, in a fresh IPython shell."""
-    import sys
-
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    saved = (sys.displayhook, sys.excepthook)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
-    try:
-        shell.run_line_magic("load_ext", "takopi_nb")
-        shown = str(shell.run_line_magic("takopi", line))
-        shell.run_line_magic("unload_ext", "takopi_nb")
-        return shown
-    finally:
-        InteractiveShell.clear_instance()
-        sys.displayhook, sys.excepthook = saved
+    with takopi_shell() as shell:
+        return str(shell.run_line_magic("takopi", line))
 
 
 # -- 2 and 16: a file broken by hand ---------------------------------------------------------
@@ -571,30 +559,14 @@ def test_the_panel_offers_to_send_a_held_back_key_to_the_new_host() -> None:
         panel.close()
 
 
-def test_the_magic_confirms_a_moved_base_url() -> None:
-    import sys
-
-    from IPython.core.error import UsageError
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    saved = (sys.displayhook, sys.excepthook)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
-    try:
-        shell.run_line_magic("load_ext", "takopi_nb")
-        p = tk.get_config().add_provider("openai", id="work", api_key=KEY, models=["m"])
-        p.base_url = "https://proxy.example.com/v1"
-        shown = str(shell.run_line_magic("takopi", "resolve work/m"))
-        assert "held back" in shown and "%takopi confirm work" in shown and KEY not in shown
-        with pytest.raises(tk.MissingCredentialsError):
-            tk.resolve("work/m").api_key()
-        shell.run_line_magic("takopi", "confirm work")
-        assert tk.resolve("work/m").api_key() == KEY
-        with pytest.raises(UsageError):
-            shell.run_line_magic("takopi", "confirm nope")
-        shell.run_line_magic("unload_ext", "takopi_nb")
-    finally:
-        InteractiveShell.clear_instance()
-        sys.displayhook, sys.excepthook = saved
+def test_the_magic_confirms_a_moved_base_url(shell: InteractiveShell) -> None:
+    p = tk.get_config().add_provider("openai", id="work", api_key=KEY, models=["m"])
+    p.base_url = "https://proxy.example.com/v1"
+    shown = str(shell.run_line_magic("takopi", "resolve work/m"))
+    assert "held back" in shown and "%takopi confirm work" in shown and KEY not in shown
+    with pytest.raises(tk.MissingCredentialsError):
+        tk.resolve("work/m").api_key()
+    shell.run_line_magic("takopi", "confirm work")
+    assert tk.resolve("work/m").api_key() == KEY
+    with pytest.raises(UsageError):
+        shell.run_line_magic("takopi", "confirm nope")

@@ -18,13 +18,6 @@ from takopi_nb._magics import TakopiMagics, _loaded
 from takopi_nb._tables import CommandHelp, Table
 from takopi_nb.demo import DemoOpenAIServer
 from tests.fakes.codex_server import FakeChatGPT
-from tests.shells import takopi_shell
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    with takopi_shell() as made:
-        yield made
 
 
 def magic(shell: InteractiveShell, line: str) -> Any:

@@ -20,7 +20,6 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import takopi_nb as tk
 from takopi_nb.demo import DemoChatGPT, DemoOpenAIServer
-from tests.test_magics import shell  # noqa: F401  (the fixture)
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 MAKEFILE = README.parent / "Makefile"
@@ -85,7 +84,7 @@ def run_cell(cell: str, ipython: InteractiveShell) -> None:
 
 
 def test_the_tour_runs_as_written(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     demo_servers: tuple[DemoOpenAIServer, DemoChatGPT],
     capsys: pytest.CaptureFixture[str],
 ) -> None:

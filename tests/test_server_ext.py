@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.models_dev import ModelsDevServer
+from tests.fakes.models_dev import ModelsDevServer, model_entry
 from tests.fakes.providers import FakeProvider
 from tests.leaks import places_with_secret
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -76,20 +77,7 @@ USER_DOC = {
 
 
 def _model(model_id: str, name: str, family: str = "gpt") -> dict[str, Any]:
-    return {
-        "id": model_id,
-        "name": name,
-        "family": family,
-        "attachment": False,
-        "reasoning": False,
-        "tool_call": True,
-        "release_date": "2026-01-01",
-        "last_updated": "2026-01-01",
-        "modalities": {"input": ["text"], "output": ["text"]},
-        "open_weights": False,
-        "limit": {"context": 128000, "output": 16000},
-        "cost": {"input": 1.0, "output": 2.0},
-    }
+    return model_entry(model_id, name, family=family, cost={"input": 1.0, "output": 2.0})
 
 
 MODELS_DEV = {
@@ -278,17 +266,6 @@ class JupyterServer:
                 self.proc.kill()
                 self.proc.wait()
         return int(self.proc.returncode)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

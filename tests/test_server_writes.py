@@ -30,8 +30,8 @@ from tests.test_server_ext import (
     TOKEN,
     Home,
     JupyterServer,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

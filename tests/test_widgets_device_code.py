@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+import contextlib
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,14 +13,7 @@ from takopi_nb.widgets._device_code import format_countdown
 from takopi_nb.widgets._provider_form import ProviderForm
 from tests.fakes.codex_server import FakeAccount, FakeChatGPT
 from tests.test_widgets_panel import all_widget_state
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -133,45 +126,46 @@ def test_a_cancelled_sign_in_offers_sign_in_again(cfg: tk.TakopiConfig, fake: Fa
         panel.close()
 
 
-def test_countdown_is_live(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+@contextlib.contextmanager
+def code_on_show(
+    cfg: tk.TakopiConfig, fake: FakeChatGPT
+) -> Iterator[tuple[tk.Provider, DeviceCodeView]]:
+    """A new codex provider's sign-in, its view showing the code; the view is closed after."""
     provider = cfg.add_provider("codex", base_url=fake.codex_base)
     view = DeviceCodeView(provider.login())
     try:
         wait_for(lambda: view.state == "waiting")
-        first = view.countdown_html.value
-        assert "14:" in first or "15:00" in first
-        wait_for(lambda: view.countdown_html.value != first)
-        assert view.flow.seconds_left > 0
-        assert format_countdown(view.flow.seconds_left) in view.countdown_html.value
+        yield provider, view
     finally:
-        view.flow.cancel()
         view.close()
 
 
+def test_countdown_is_live(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
+    with code_on_show(cfg, fake) as (_, view):
+        try:
+            first = view.countdown_html.value
+            assert "14:" in first or "15:00" in first
+            wait_for(lambda: view.countdown_html.value != first)
+            assert view.flow.seconds_left > 0
+            assert format_countdown(view.flow.seconds_left) in view.countdown_html.value
+        finally:
+            view.flow.cancel()
+
+
 def test_cancel(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
-    provider = cfg.add_provider("codex", base_url=fake.codex_base)
-    view = DeviceCodeView(provider.login())
-    try:
-        wait_for(lambda: view.state == "waiting")
+    with code_on_show(cfg, fake) as (provider, view):
         view.cancel_button.click()
         assert view.state == "cancelled"
         assert "cancelled" in view.state_html.value
         assert view.cancel_row not in view.children
         assert provider.account is None
-    finally:
-        view.close()
 
 
 def test_denied_and_errors_are_shown(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
-    provider = cfg.add_provider("codex", base_url=fake.codex_base)
-    view = DeviceCodeView(provider.login())
-    try:
-        wait_for(lambda: view.state == "waiting")
+    with code_on_show(cfg, fake) as (provider, view):
         fake.deny(view.flow.user_code)
         wait_for(lambda: view.state == "denied")
         assert "takopi-error" in view.state_html.value and "declined" in view.state_html.value
-    finally:
-        view.close()
     cfg.codex_issuer = "http://127.0.0.1:9"  # nothing listens there
     broken = DeviceCodeView(provider.login())
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from takopi_nb.widgets import ModelPicker, ProvidersPanel
 from takopi_nb.widgets._model_index import EMBEDDING, LISTED, REASONING, TOOLS, list_row
 from takopi_nb.widgets._model_list import SOURCE, unpack
 from tests.fakes.http import LoopbackServer, Response
+from tests.fakes.models_dev import model_entry
 from tests.leaks import places_with_secret
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -220,22 +221,7 @@ def test_catalog_text_is_data_never_markup(cfg: tk.TakopiConfig) -> None:
 
 
 def _models_dev(model_ids: list[str]) -> bytes:
-    models = {
-        mid: {
-            "id": mid,
-            "name": mid.upper(),
-            "attachment": False,
-            "reasoning": False,
-            "tool_call": True,
-            "release_date": "2026-11-01",
-            "last_updated": "2026-11-01",
-            "modalities": {"input": ["text"], "output": ["text"]},
-            "open_weights": False,
-            "limit": {"context": 128000, "output": 8192},
-            "cost": {"input": 1, "output": 2},
-        }
-        for mid in model_ids
-    }
+    models = {mid: model_entry(mid, cost={"input": 1, "output": 2}) for mid in model_ids}
     return json.dumps(
         {
             "openai": {
@@ -311,13 +297,6 @@ def proxied(cfg: tk.TakopiConfig, proxy: Any, key: str | None = None) -> tk.Prov
 
 def group(row: list[Any]) -> int:
     return row[12] if len(row) > 12 else 0  # a trailing 0 is dropped
-
-
-def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
 
 
 def test_an_overridden_endpoint_lists_its_models_first(cfg: tk.TakopiConfig, proxy: Any) -> None:

@@ -3,12 +3,12 @@
 ``ResolvedModel`` methods delegate here (DESIGN §7). Every framework is
 imported only when its hand-off is called; a missing one raises
 :class:`~takopi_nb.MissingDependencyError` naming the package to install.
-Where a framework takes an HTTP client (LangChain's OpenAI models,
-pydantic-ai, the Agents SDK), it gets takopi_nb's, which adds the credential per
-request: the framework object holds no key, ChatGPT (codex) tokens refresh, and the
-calls are booked in ``tk.usage()`` (see :mod:`._usage`).
-Where it takes only a fixed key (ChatAnthropic, litellm, DSPy), the key is
-handed over, kept out of reprs, and a codex ref is refused in plain words.
+Where a framework takes an HTTP client or an SDK client (LangChain, pydantic-ai, the
+Agents SDK), it gets takopi_nb's, which adds the credential per request: the framework
+object holds no key, ChatGPT (codex) tokens refresh, and the calls are booked in
+``tk.usage()`` (see :mod:`._usage`).
+Where it takes only a fixed key (litellm, DSPy), the key is handed over, kept out of
+reprs, and a codex ref is refused in plain words.
 """
 
 from __future__ import annotations

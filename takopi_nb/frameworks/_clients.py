@@ -1,9 +1,10 @@
 """What every hand-off shares: lazy imports with a clear error, and SDK clients whose
 HTTP client carries the credential, so the framework object never holds it.
 
-The ``openai`` SDK clients built here get a placeholder API key and an
-``httpx`` client whose auth (takopi_nb's, the one ``m.client()`` uses) puts the
-real credential on each request to the provider's origin, and nowhere else. A
+The ``openai`` and ``anthropic`` SDK clients built here get a placeholder API key and
+an ``httpx`` client (for the anthropic SDK, behind an ``httpx2`` one) whose auth
+(takopi_nb's, the one ``m.client()`` uses) puts the real credential on each request
+to the provider's origin, and nowhere else. A
 ChatGPT (codex) token is refreshed near expiry and after a 401, and the Codex
 backend is made to look like the plain Responses API (see
 :mod:`._codex_transport`). The model calls those clients carry are booked in
@@ -19,6 +20,7 @@ from .._errors import MissingDependencyError, ProviderRequestError
 
 __all__ = [
     "PLACEHOLDER_KEY",
+    "anthropic_http_client",
     "anthropic_sdk",
     "gemini_unsupported",
     "http_client",
@@ -83,18 +85,37 @@ def openai_sdk(model: Any, method: str, *, is_async: bool = True, protocol: Any 
     )
 
 
-def anthropic_sdk(model: Any, method: str) -> Any:
-    """``anthropic.AsyncAnthropic`` for the model's provider.
+def anthropic_http_client(sdk: Any, model: Any, *, is_async: bool) -> Any:
+    """``http_client=`` for the ``anthropic`` SDK's clients: ours, behind the SDK's own
+    ``httpx2`` client where the SDK runs on httpx2 (see :mod:`._anthropic_http`)."""
+    import httpx
 
-    The current anthropic SDK runs on its own HTTP stack and takes no httpx
-    client of ours, so it gets the key (never needed for codex, which is not
-    Anthropic); the SDK keeps it out of its repr.
-    """
+    ours = http_client(model, is_async=is_async)
+    default = sdk.DefaultAsyncHttpxClient if is_async else sdk.DefaultHttpxClient
+    if issubclass(default, httpx.Client | httpx.AsyncClient):
+        return ours
+    from ._anthropic_http import bridged
+
+    return bridged(default, ours)
+
+
+def anthropic_sdk(model: Any, method: str, *, is_async: bool = True, **options: Any) -> Any:
+    """``anthropic.AsyncAnthropic`` (or ``Anthropic``) for the model's provider,
+    credential-free like :func:`openai_sdk`; ``options`` go to the constructor."""
     sdk = require("anthropic", "anthropic", method)
     from ..wire import api_base_url
     from ..wire._sdk import anthropic_base
 
-    return sdk.AsyncAnthropic(api_key=model.api_key(), base_url=anthropic_base(api_base_url(model)))
+    # A missing key is said now, where to put it included: the SDK would turn the
+    # error of its first request into a bare "Connection error." after its retries.
+    model.api_key()
+    options = {
+        "api_key": PLACEHOLDER_KEY,
+        "base_url": anthropic_base(api_base_url(model)),
+        **options,
+        "http_client": anthropic_http_client(sdk, model, is_async=is_async),
+    }
+    return (sdk.AsyncAnthropic if is_async else sdk.Anthropic)(**options)
 
 
 def unsupported(model: Any, method: str, why: str) -> Exception:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._clients import PLACEHOLDER_KEY, gemini_unsupported, http_client, require
+from ._clients import PLACEHOLDER_KEY, anthropic_sdk, gemini_unsupported, http_client, require
 
 __all__ = ["langchain_chat", "langchain_embeddings"]
 
@@ -13,9 +13,8 @@ __all__ = ["langchain_chat", "langchain_embeddings"]
 def langchain_chat(model: Any, **kwargs: Any) -> Any:
     """``ChatOpenAI`` (OpenAI-compatible, Responses, codex) or ``ChatAnthropic``.
 
-    OpenAI-style models get takopi_nb's HTTP clients, which add the credential
-    per request (codex tokens refresh); ChatAnthropic takes no HTTP client, so it
-    gets the key itself, which it keeps as a ``SecretStr`` (masked in its repr).
+    Both get takopi_nb's HTTP clients, which add the credential per request (codex
+    tokens refresh) and book the calls in ``tk.usage()``.
     """
     from ..wire import api_base_url, wire_protocol
 
@@ -23,15 +22,7 @@ def langchain_chat(model: Any, **kwargs: Any) -> Any:
     method = "m.langchain()"
     if protocol == "anthropic_messages":
         module = require("langchain_anthropic", "langchain-anthropic", method)
-        from ..wire._sdk import anthropic_base
-
-        options: dict[str, Any] = {
-            "model": model.model_id,
-            "base_url": anthropic_base(api_base_url(model)),
-            "api_key": model.api_key(),
-        }
-        options.update(kwargs)
-        return module.ChatAnthropic(**options)
+        return _chat_anthropic(module, model, method, kwargs)
     if protocol == "gemini":
         raise gemini_unsupported(model, method)
     module = require("langchain_openai", "langchain-openai", method)
@@ -46,6 +37,27 @@ def langchain_chat(model: Any, **kwargs: Any) -> Any:
         options["use_responses_api"] = True
     options.update(kwargs)
     return module.ChatOpenAI(**options)
+
+
+def _chat_anthropic(module: Any, model: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    from ..wire import api_base_url
+    from ..wire._sdk import anthropic_base
+
+    options = {
+        "model": model.model_id,
+        "base_url": anthropic_base(api_base_url(model)),
+        "api_key": PLACEHOLDER_KEY,
+        **kwargs,
+    }
+    chat = module.ChatAnthropic(**options)
+    # ChatAnthropic takes no HTTP client: it builds its SDK clients in two cached
+    # properties on first use. Filled beforehand with SDK clients on ours (same
+    # timeout, retries and headers), they are never built with a key.
+    params = chat._client_params
+    state = vars(chat)
+    state["_client"] = anthropic_sdk(model, method, is_async=False, **params)
+    state["_async_client"] = anthropic_sdk(model, method, **params)
+    return chat
 
 
 def langchain_embeddings(model: Any, **kwargs: Any) -> Any:

@@ -11,8 +11,9 @@ stream the framework dropped) is not booked: its usage never arrived. A body
 that cannot be parsed is skipped with a debug log, never an error in the
 framework's call.
 
-Frameworks that build their own HTTP client (litellm, DSPy, the Anthropic SDK
-behind ChatAnthropic and pydantic-ai's Anthropic model) are not seen here.
+The anthropic SDK (behind ChatAnthropic and pydantic-ai's Anthropic model) sends
+through these clients too, behind an httpx2 one (see :mod:`._anthropic_http`).
+litellm and DSPy build their own HTTP clients and are not seen here.
 """
 
 from __future__ import annotations

@@ -44,11 +44,13 @@ def _set_if_changed(owner_trait: tuple[HasTraits, str], value: Any) -> None:
 
 
 class _Reporting:
-    """What both safe links share: where errors go, and changing the widget quietly."""
+    """What both safe links share: where errors go, and showing the config in the widget."""
 
     _on_error: ErrorReporter
     _where: str
     updating: bool
+    source: tuple[HasTraits, str]
+    target: tuple[HasTraits, str]
 
     def _report_to(self, on_error: ErrorReporter, where: str) -> None:
         self._on_error = on_error
@@ -57,6 +59,8 @@ class _Reporting:
     if TYPE_CHECKING:  # provided by traitlets' link / dlink, which come later in the MRO
 
         def _busy_updating(self) -> Any: ...
+
+        def _transform(self, value: Any) -> Any: ...
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._where}>"
@@ -77,6 +81,15 @@ class _Reporting:
             yield
         except Exception as exc:
             self._on_error(self._where, exc)
+
+    def _push(self) -> None:
+        """Config -> widget (caller holds the busy flag)."""
+        _set_if_changed(self.target, self._transform(getattr(self.source[0], self.source[1])))
+
+    def resync(self) -> None:
+        """Show the config's current value in the widget again."""
+        with self.quiet(), self._reported():
+            self._push()
 
 
 class SafeLink(_Reporting, link):
@@ -112,15 +125,6 @@ class SafeLink(_Reporting, link):
         self.source[0].observe(self._update_target, names=self.source[1])
         self.target[0].observe(self._update_source, names=self.target[1])
 
-    def _push(self) -> None:
-        """Config -> widget (caller holds the busy flag)."""
-        _set_if_changed(self.target, self._transform(getattr(self.source[0], self.source[1])))
-
-    def resync(self) -> None:
-        """Show the config's current value in the widget again."""
-        with self.quiet(), self._reported():
-            self._push()
-
     def _update_target(self, change: Any) -> None:
         if not self.updating:
             self.resync()
@@ -155,10 +159,6 @@ class SafeDirectionalLink(_Reporting, dlink):
             return
         with self._busy_updating(), self._reported():
             _set_if_changed(self.target, self._transform(change.new))
-
-    def resync(self) -> None:
-        with self.quiet(), self._reported():
-            _set_if_changed(self.target, self._transform(getattr(self.source[0], self.source[1])))
 
 
 class Bindings:

@@ -38,6 +38,11 @@ NONE_LABEL = "(none)"
 # row would make the browser draw a drop-down), and scrolling past the most.
 LIST_ROWS = (3, 9)
 CHOICE = {"description_width": "120px"}
+# The add row's Type and Id fields: labels of one width, so the two boxes line up.
+ADD_FIELD: dict[str, Any] = {
+    "style": {"description_width": "40px"},
+    "layout": {"width": "calc(100% - 4px)"},
+}
 
 
 class _ModelChoice(NamedTuple):
@@ -129,16 +134,14 @@ class ProvidersPanel(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             options=[(info.label, name) for name, info in PROVIDER_TYPES.items()],
             value="openai",
             description="Type",
-            style={"description_width": "40px"},
-            layout={"width": "calc(100% - 4px)"},
+            **ADD_FIELD,
         )
         self.add_id = f.make(
             W.Text,
             value="",
             description="Id",
             continuous_update=True,
-            style={"description_width": "40px"},
-            layout={"width": "calc(100% - 4px)"},
+            **ADD_FIELD,
         )
         self.add_button = f.make(
             W.Button,

@@ -9,7 +9,7 @@ from .._errors import ProviderRequestError
 from ._endpoint import Endpoint
 from ._errors import CallContext, error_for_stream
 from ._messages import Message, to_anthropic
-from ._protocol import ChatRequest, pop_max_tokens, text_parts
+from ._protocol import ChatRequest, pop_max_tokens, text_parts, with_params
 from ._results import ChatResult, StreamState, merge_usage, normalise_usage
 from ._sse import SSEEvent, typed_events
 from ._tools import ToolCallAssembler, parse_tool_call
@@ -40,12 +40,7 @@ def chat_request(
     }
     if system:
         body["system"] = system
-    body.update(params)
-    if stream:
-        body["stream"] = True
-    else:
-        body.pop("stream", None)
-    return ChatRequest("messages", body, sse=stream)
+    return ChatRequest("messages", with_params(body, params, stream=stream), sse=stream)
 
 
 def parse_response(doc: Any, ctx: CallContext) -> ChatResult:

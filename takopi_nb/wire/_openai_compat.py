@@ -12,7 +12,7 @@ from .._errors import ProviderRequestError
 from ._endpoint import Endpoint
 from ._errors import CallContext, error_for_stream
 from ._messages import Message
-from ._protocol import ChatRequest, text_parts
+from ._protocol import ChatRequest, text_parts, with_params
 from ._results import ChatResult, StreamState, normalise_usage
 from ._sse import SSEEvent
 from ._tools import ToolCall, ToolCallAssembler, parse_tool_call
@@ -36,15 +36,9 @@ def chat_request(
     """
     body: dict[str, Any] = {"model": endpoint.model_id, "messages": messages}
     options = params.pop("stream_options", ...)
-    body.update(params)
-    if stream:
-        body["stream"] = True
-        if options is ...:
-            body["stream_options"] = {"include_usage": True}
-        elif options is not None:
-            body["stream_options"] = options
-    else:
-        body.pop("stream", None)
+    with_params(body, params, stream=stream)
+    if stream and options is not None:
+        body["stream_options"] = {"include_usage": True} if options is ... else options
     return ChatRequest("chat/completions", body, sse=stream)
 
 

@@ -10,7 +10,7 @@ from ._errors import CallContext
 from ._results import ChatResult, StreamState
 from ._sse import SSEEvent
 
-__all__ = ["ChatRequest", "ChatWire", "pop_max_tokens", "text_parts"]
+__all__ = ["ChatRequest", "ChatWire", "pop_max_tokens", "text_parts", "with_params"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,20 @@ def pop_max_tokens(params: dict[str, Any], *names: str) -> Any:
             if found is None:
                 found = value
     return found
+
+
+def with_params(body: dict[str, Any], params: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+    """``body`` with the caller's ``params`` over it, and ``stream`` as the call reads the answer.
+
+    A ``stream`` among the params would otherwise decide it: a plain call would get events it
+    reads as one document, a streamed one a document it reads as events.
+    """
+    body.update(params)
+    if stream:
+        body["stream"] = True
+    else:
+        body.pop("stream", None)
+    return body
 
 
 def text_parts(parts: object, kind: str = "text") -> str:

@@ -14,7 +14,7 @@ from .._errors import ProviderRequestError
 from ._endpoint import Endpoint
 from ._errors import CallContext, error_for_stream
 from ._messages import DEFAULT_INSTRUCTIONS, Message, to_responses_input
-from ._protocol import ChatRequest, pop_max_tokens, text_parts
+from ._protocol import ChatRequest, pop_max_tokens, text_parts, with_params
 from ._results import ChatResult, StreamState, normalise_usage
 from ._sse import SSEEvent, typed_events
 from ._tools import ToolCall, ToolCallAssembler, parse_tool_call
@@ -44,12 +44,7 @@ def chat_request(
         body["instructions"] = instructions
     if limit is not None:
         body["max_output_tokens"] = limit
-    body.update(params)
-    if stream:
-        body["stream"] = True
-    else:
-        body.pop("stream", None)
-    return ChatRequest("responses", body, sse=stream)
+    return ChatRequest("responses", with_params(body, params, stream=stream), sse=stream)
 
 
 def conversation_id(endpoint: Endpoint, instructions: str, items: list[Any]) -> str:

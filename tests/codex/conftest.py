@@ -20,6 +20,14 @@ def fake() -> Iterator[FakeChatGPT]:
 
 
 @pytest.fixture
+def chatgpt(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatGPT]:
+    """A ChatGPT fake that the process-wide config signs in with (TAKOPI_NB_CODEX_ISSUER)."""
+    with FakeChatGPT() as server:
+        monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", server.issuer)
+        yield server
+
+
+@pytest.fixture
 def runtime(fake: FakeChatGPT) -> SimpleNamespace:
     return SimpleNamespace(secrets=SecretStore(), codex_issuer=fake.issuer)
 

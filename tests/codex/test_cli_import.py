@@ -12,42 +12,23 @@ from __future__ import annotations
 import json
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import takopi_nb as tk
-from tests.fakes.codex_cli import refreshed
+from tests.codex.provider import codex_provider, stored
+from tests.fakes.codex_cli import cli_document, refreshed
 from tests.fakes.codex_server import FakeChatGPT, FakeTokens
 from tests.leaks import places_with_secret
-from tests.shells import takopi_shell
-
-
-@pytest.fixture
-def chatgpt(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatGPT]:
-    with FakeChatGPT() as fake:
-        monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", fake.issuer)
-        yield fake
 
 
 def write_cli_file(path: Path, tokens: FakeTokens) -> Path:
     """auth.json exactly as the Codex CLI writes it (pretty JSON, 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "auth_mode": "chatgpt",
-        "OPENAI_API_KEY": None,
-        "tokens": {
-            "id_token": tokens.id_token,
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-            "account_id": tokens.account_id,
-        },
-        "last_refresh": "2026-11-30T08:00:00.000000Z",
-    }
+    doc = cli_document(tokens)
     path.write_text(json.dumps(doc, indent=2))
     path.chmod(0o600)
     return path
@@ -62,19 +43,6 @@ def cli_refresh(fake: FakeChatGPT, path: Path) -> None:
     """The CLI's refresh: reload auth.json, refresh with what it holds, save the answer."""
     doc = refreshed(fake.issuer, json.loads(path.read_text()))
     path.write_text(json.dumps(doc, indent=2))
-
-
-def stored() -> dict[str, Any]:
-    found = tk.get_config().runtime.secrets.get("chatgpt")
-    assert found is not None
-    doc: dict[str, Any] = json.loads(found[0])
-    return doc
-
-
-def codex_provider(fake: FakeChatGPT) -> tk.Provider:
-    return tk.get_config().add_provider(
-        "codex", id="chatgpt", base_url=fake.codex_base, models=["gpt-5.5"]
-    )
 
 
 def test_import_call_refresh_and_the_cli_keeps_working(
@@ -196,12 +164,6 @@ def test_an_api_key_provider_cannot_import_a_sign_in(tmp_path: Path) -> None:
     p = tk.get_config().add_provider("openai", id="o")
     with pytest.raises(tk.ConfigError, match="only for codex providers"):
         p.login_from_codex_cli(tmp_path / "auth.json")
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    with takopi_shell() as made:
-        yield made
 
 
 def test_the_magic_shows_the_account_asks_then_imports(

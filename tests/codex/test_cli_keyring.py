@@ -9,9 +9,7 @@ the chain was never forked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import keyring
 import pytest
@@ -21,18 +19,11 @@ from keyring.backends import fail
 from keyring.errors import KeyringLocked
 
 import takopi_nb as tk
+from tests.codex.provider import codex_provider, stored
 from tests.fakes.codex_cli import SERVICE, FakeCodexCli, cli_document
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
 from tests.leaks import places_with_secret
-from tests.shells import takopi_shell
-
-
-@pytest.fixture
-def chatgpt(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatGPT]:
-    with FakeChatGPT() as fake:
-        monkeypatch.setenv("TAKOPI_NB_CODEX_ISSUER", fake.issuer)
-        yield fake
 
 
 @pytest.fixture
@@ -40,19 +31,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "codex-home"
     monkeypatch.setenv("CODEX_HOME", str(path))
     return path
-
-
-def stored(pid: str = "chatgpt") -> dict[str, Any]:
-    found = tk.get_config().runtime.secrets.get(pid)
-    assert found is not None
-    doc: dict[str, Any] = json.loads(found[0])
-    return doc
-
-
-def codex_provider(fake: FakeChatGPT, pid: str = "chatgpt") -> tk.Provider:
-    return tk.get_config().add_provider(
-        "codex", id=pid, base_url=fake.codex_base, models=["gpt-5.5"]
-    )
 
 
 def force_refresh(fake: FakeChatGPT, pid: str = "chatgpt") -> None:
@@ -210,12 +188,6 @@ def test_unusable_cli_storage_says_what_is_wrong_and_how_to_fix_it(
     assert expected in message, message
     assert any(fix in message for fix in ("codex login", "config.toml", "Unlock")), message
     assert API_KEY not in message
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    with takopi_shell() as made:
-        yield made
 
 
 def test_import_lists_the_keyring_sign_in_and_shares_it(

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.slow
 SCRIPT = textwrap.dedent(
     """
     import hashlib, json, os
-    import httpx, secretstorage
+    import secretstorage
     import takopi_nb as tk
-    from tests.fakes.codex_server import CLIENT_ID
+    from tests.fakes.codex_server import post_refresh
 
     home = os.environ["CODEX_HOME"]
     account = "cli|" + hashlib.sha256(os.path.realpath(home).encode()).hexdigest()[:16]
@@ -52,14 +52,8 @@ SCRIPT = textwrap.dedent(
     doc = json.loads(value)
     everything = list(collection.search_items({"service": "Codex Auth"}))
     # The CLI refreshes with what it reads there.
-    status = httpx.post(
-        os.environ["TAKOPI_NB_CODEX_ISSUER"] + "/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": doc["tokens"]["refresh_token"],
-        },
-    ).status_code
+    issuer = os.environ["TAKOPI_NB_CODEX_ISSUER"]
+    status = post_refresh(issuer, doc["tokens"]["refresh_token"]).status_code
     print(json.dumps({
         "answer": answer,
         "same_as_ours": doc["tokens"]["refresh_token"] == ours,

@@ -10,7 +10,13 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, read_jwt
+from tests.fakes.codex_server import (
+    CLIENT_ID,
+    FakeChatGPT,
+    post_refresh,
+    read_jwt,
+    responses_body,
+)
 
 
 def _usercode(fake: FakeChatGPT) -> dict[str, Any]:
@@ -109,51 +115,20 @@ def test_poll_expired_denied_slow_down(fake: FakeChatGPT) -> None:
 
 def test_refresh_rotates_accepts_json_and_form_and_detects_reuse(fake: FakeChatGPT) -> None:
     first = fake.issue_tokens()
-    r = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": first.refresh_token,
-        },
-    )
+    r = post_refresh(fake.issuer, first.refresh_token)
     assert r.status_code == 200
     second = r.json()
     assert second["refresh_token"] != first.refresh_token
-    r = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        data={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": second["refresh_token"],
-        },
-    )
+    r = post_refresh(fake.issuer, second["refresh_token"], form=True)
     assert r.status_code == 200
     third = r.json()
-    reuse = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": first.refresh_token,
-        },
-    )
+    reuse = post_refresh(fake.issuer, first.refresh_token)
     assert reuse.status_code == 401
     assert reuse.json()["error"]["code"] == "refresh_token_reused"
     # Reuse revokes the family: the newest token is dead too.
-    newest = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": third["refresh_token"],
-        },
-    )
+    newest = post_refresh(fake.issuer, third["refresh_token"])
     assert newest.json()["error"]["code"] == "refresh_token_invalidated"
-    unknown = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        json={"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": "rt_x"},
-    )
+    unknown = post_refresh(fake.issuer, "rt_x")
     assert unknown.status_code == 401 and unknown.json() == {"error": "invalid_grant"}
     assert fake.counts["refresh"] == 5 and fake.counts["refresh_token_reused"] == 1
 
@@ -193,18 +168,7 @@ def test_models_requires_client_version_gates_and_etags(fake: FakeChatGPT) -> No
 
 
 def _respond(fake: FakeChatGPT, headers: dict[str, str], **body: Any) -> httpx.Response:
-    payload = {
-        "model": "gpt-5.4",
-        "instructions": "Be brief.",
-        "input": [
-            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
-        ],
-        "store": False,
-        "stream": True,
-    }
-    payload.update(body)
-    payload = {k: v for k, v in payload.items() if v is not ...}
-    return httpx.post(f"{fake.codex_base}/responses", json=payload, headers=headers)
+    return httpx.post(f"{fake.codex_base}/responses", json=responses_body(**body), headers=headers)
 
 
 def test_responses_checks_in_order_and_streams(fake: FakeChatGPT) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,7 @@ from takopi_nb.codex._device_flow import HttpReply, HttpRequest, Outcome, Progre
 from takopi_nb.codex._driver import DeviceCodeFlow
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.keyring_backend import MemoryKeyring
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
+from tests.waiting import wait_for
 
 
 @pytest.fixture

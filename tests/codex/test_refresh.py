@@ -20,7 +20,13 @@ from takopi_nb import codex
 from takopi_nb._errors import AuthError, MissingCredentialsError
 from takopi_nb._secrets import SecretStore
 from takopi_nb.codex import _refresh as refresh
-from tests.fakes.codex_server import CLIENT_ID, FakeChatGPT, FakeTokens
+from tests.fakes.codex_server import (
+    CLIENT_ID,
+    FakeChatGPT,
+    FakeTokens,
+    post_refresh,
+    responses_body,
+)
 
 PID = "chatgpt"
 
@@ -108,15 +114,7 @@ def test_without_a_readable_exp_the_stored_expiry_then_last_refresh_decide(
 
 def call_responses(runtime: Any, record: Any) -> httpx.Response:
     """What the wire layer does: call, and after a 401 recover and retry exactly once."""
-    body = {
-        "model": "gpt-5.4",
-        "instructions": "Be brief.",
-        "input": [
-            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
-        ],
-        "store": False,
-        "stream": True,
-    }
+    body = responses_body()
     url = f"{record.effective_base_url}/responses"
     headers = codex.codex_headers(runtime, record, session_id="conv-1")
     response = httpx.post(url, json=body, headers=headers)
@@ -168,14 +166,7 @@ def test_reused_refresh_token_says_sign_in_again_and_makes_no_further_calls(
     mine = fake.issue_tokens(access_lifetime=60)
     seed(runtime, mine)
     # A copy of the same credentials elsewhere refreshes first.
-    other = httpx.post(
-        f"{fake.issuer}/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": mine.refresh_token,
-        },
-    )
+    other = post_refresh(fake.issuer, mine.refresh_token)
     assert other.status_code == 200
     with pytest.raises(AuthError) as caught:
         codex.codex_headers(runtime, record)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.e2e.lab import Lab, open_notebook, run_all, shot, shot_of, start_lab
 from tests.fakes.codex_server import FakeChatGPT
 from tests.fakes.models_dev import ModelsDevServer, snapshot_doc
 from tests.fakes.providers import FakeProvider
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -79,13 +79,6 @@ def models_of(config: Path, provider_id: str) -> list[str]:
         if provider["id"] == provider_id:
             return list(provider["models"])
     raise AssertionError(f"no provider {provider_id!r} in {config}")
-
-
-def wait_until(condition: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def panel(page: Any) -> Any:
@@ -170,7 +163,7 @@ def test_the_journey(page: Any, world: dict[str, Any]) -> None:
     expect(picker).to_contain_text(re.compile(r"2 of \d+ selected"))
     expect(p.locator("select").first).to_contain_text("work-openai · usable")
     # Read back from the kernel: it saved both.
-    wait_until(lambda: models_of(world["config"], "work-openai") == ["gpt-5.2", "gpt-5-mini"])
+    wait_for(lambda: models_of(world["config"], "work-openai") == ["gpt-5.2", "gpt-5-mini"])
     # Keyboard: arrows move between rows, Space toggles one; details show on focus.
     picker.get_by_role("checkbox", name="gpt-5.2", exact=True).focus()
     page.keyboard.press("ArrowDown")
@@ -182,7 +175,7 @@ def test_the_journey(page: Any, world: dict[str, Any]) -> None:
     picker.get_by_role("button", name="Remove gpt-5-mini").click()
     expect(picker).to_contain_text(re.compile(r"1 of \d+ selected"))
     expect(picker.get_by_role("checkbox", name="gpt-5.2", exact=True)).to_be_checked()
-    wait_until(lambda: models_of(world["config"], "work-openai") == ["gpt-5.2"])
+    wait_for(lambda: models_of(world["config"], "work-openai") == ["gpt-5.2"])
 
     # Resolve a ref and chat in a cell, against the loopback provider.
     run_cell(page, 2)

@@ -21,10 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import keyring
 
-from tests.fakes.codex_server import CLIENT_ID, FakeTokens
+from tests.fakes.codex_server import FakeTokens, post_refresh
 
 SERVICE = "Codex Auth"
 
@@ -47,14 +46,7 @@ def cli_document(tokens: FakeTokens, *, auth_mode: str = "chatgpt") -> dict[str,
 
 def refreshed(issuer: str, doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` (a CLI auth document) after the CLI's refresh with the tokens it holds."""
-    answer = httpx.post(
-        f"{issuer}/oauth/token",
-        json={
-            "client_id": CLIENT_ID,
-            "grant_type": "refresh_token",
-            "refresh_token": doc["tokens"]["refresh_token"],
-        },
-    )
+    answer = post_refresh(issuer, doc["tokens"]["refresh_token"])
     assert answer.status_code == 200, answer.text
     doc["tokens"].update({k: v for k, v in answer.json().items() if k in doc["tokens"]})
     return doc

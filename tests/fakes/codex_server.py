@@ -42,6 +42,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import httpx
+
+from tests.fakes.formats import responses_text_deltas
 from tests.fakes.http import FakeService, LoopbackServer, Request, Response, sse
 
 __all__ = [
@@ -50,7 +53,9 @@ __all__ = [
     "FakeChatGPT",
     "FakeTokens",
     "make_jwt",
+    "post_refresh",
     "read_jwt",
+    "responses_body",
 ]
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -287,6 +292,32 @@ class FakeTokens:
 
     def storage_json(self) -> str:
         return json.dumps(self.storage())
+
+
+# -- what clients send it: the requests of the Codex CLI, for tests that act as a client ---------
+
+
+def post_refresh(issuer: str, refresh_token: str, *, form: bool = False) -> httpx.Response:
+    """A client's refresh with ``refresh_token`` (JSON as the Codex CLI sends it, or a form)."""
+    fields = {"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": refresh_token}
+    if form:
+        return httpx.post(f"{issuer}/oauth/token", data=fields)
+    return httpx.post(f"{issuer}/oauth/token", json=fields)
+
+
+def responses_body(**fields: Any) -> dict[str, Any]:
+    """A valid ``POST /responses`` body saying "hi" (``fields`` replace or, given ``...``, drop)."""
+    body: dict[str, Any] = {
+        "model": "gpt-5.4",
+        "instructions": "Be brief.",
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+        ],
+        "store": False,
+        "stream": True,
+    }
+    body.update(fields)
+    return {k: v for k, v in body.items() if v is not ...}
 
 
 @dataclass
@@ -877,19 +908,7 @@ class FakeChatGPT(FakeService):
                 },
             )
         )
-        for chunk in self.reply_chunks:
-            events.append(
-                (
-                    "response.output_text.delta",
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": item_id,
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": chunk,
-                    },
-                )
-            )
+        events += responses_text_deltas(item_id, self.reply_chunks)
         done_item = {
             **item,
             "status": "completed",

@@ -43,6 +43,25 @@ def snapshot_doc() -> dict[str, Any]:
     return doc
 
 
+def model_entry(model_id: str = "m", name: str | None = None, /, **fields: Any) -> dict[str, Any]:
+    """A models.dev model with the fields every real entry has (``cost`` is optional there);
+    ``fields`` add to them or replace them. The name defaults to the id in capitals."""
+    entry: dict[str, Any] = {
+        "id": model_id,
+        "name": model_id.upper() if name is None else name,
+        "attachment": False,
+        "reasoning": False,
+        "tool_call": True,
+        "release_date": "2026-01-01",
+        "last_updated": "2026-01-01",
+        "modalities": {"input": ["text"], "output": ["text"]},
+        "open_weights": False,
+        "limit": {"context": 128000, "output": 16000},
+    }
+    entry.update(fields)
+    return entry
+
+
 class Clock:
     """An injectable wall clock (POSIX seconds) that only moves when told."""
 

@@ -50,6 +50,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
+from tests.fakes.formats import (
+    anthropic_error,
+    anthropic_message,
+    anthropic_stream_end,
+    openai_error,
+    responses_text_deltas,
+)
 from tests.fakes.http import FakeHTTPServer, FakeService, LoopbackServer, Request, Response, sse
 from tests.fakes.rules import (
     ARRAY,
@@ -64,22 +71,6 @@ from tests.fakes.rules import (
 )
 
 __all__ = ["FakeProvider", "OtherHost", "openai_error"]
-
-
-def openai_error(
-    message: str,
-    type_: str,
-    code: str | None = None,
-    status: int = 400,
-    param: str | None = None,
-) -> Response:
-    return Response.json(
-        {"error": {"message": message, "type": type_, "param": param, "code": code}}, status
-    )
-
-
-def anthropic_error(message: str, type_: str, status: int) -> Response:
-    return Response.json({"type": "error", "error": {"type": type_, "message": message}}, status)
 
 
 # The request fields each real API documents, with their JSON types: any other field, or a
@@ -844,16 +835,13 @@ class FakeProvider(FakeService):
         mid = "msg_" + secrets.token_hex(8)
         if body.get("stream") is not True:
             return Response.json(
-                {
-                    "id": mid,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [{"type": "text", "text": "".join(self.reply)}],
-                    "stop_reason": "end_turn",
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": input_tokens, "output_tokens": len(self.reply)},
-                }
+                anthropic_message(
+                    mid,
+                    model,
+                    [{"type": "text", "text": "".join(self.reply)}],
+                    "end_turn",
+                    {"input_tokens": input_tokens, "output_tokens": len(self.reply)},
+                )
             )
         return Response(
             200, self._messages_stream(mid, model, input_tokens), {}, "text/event-stream"
@@ -865,16 +853,9 @@ class FakeProvider(FakeService):
                 "message_start",
                 {
                     "type": "message_start",
-                    "message": {
-                        "id": mid,
-                        "type": "message",
-                        "role": "assistant",
-                        "model": model,
-                        "content": [],
-                        "stop_reason": None,
-                        "stop_sequence": None,
-                        "usage": {"input_tokens": input_tokens, "output_tokens": 1},
-                    },
+                    "message": anthropic_message(
+                        mid, model, [], None, {"input_tokens": input_tokens, "output_tokens": 1}
+                    ),
                 },
             ),
             (
@@ -903,18 +884,8 @@ class FakeProvider(FakeService):
                 return sse(events)
         if self.truncate_stream:
             return sse(events)
-        events += [
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": len(self.reply)},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        events += anthropic_stream_end("end_turn", len(self.reply))
         return sse(events)
 
     # -- OpenAI Responses -----------------------------------------------------------------
@@ -990,19 +961,7 @@ class FakeProvider(FakeService):
                 },
             ),
         ]
-        for piece in self.reply:
-            events.append(
-                (
-                    "response.output_text.delta",
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": item_id,
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": piece,
-                    },
-                )
-            )
+        events += responses_text_deltas(item_id, self.reply)
         if self.truncate_stream:
             return Response(200, sse(events), {}, "text/event-stream")
         events += [

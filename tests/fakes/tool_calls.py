@@ -25,6 +25,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.fakes.formats import (
+    anthropic_error,
+    anthropic_message,
+    anthropic_stream_end,
+    openai_error,
+    responses_text_deltas,
+)
 from tests.fakes.http import Request, Response, sse
 
 __all__ = ["ToolScript"]
@@ -256,31 +263,22 @@ class ToolScript:
                     except ValueError:
                         block["input"] = {"_raw": block["input"]}
             return Response.json(
-                {
-                    "id": mid,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": body["model"],
-                    "content": content_out,
-                    "stop_reason": stop,
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": prompt, "output_tokens": completion},
-                }
+                anthropic_message(
+                    mid,
+                    body["model"],
+                    content_out,
+                    stop,
+                    {"input_tokens": prompt, "output_tokens": completion},
+                )
             )
         events: list[tuple[str | None, Any]] = [
             (
                 "message_start",
                 {
                     "type": "message_start",
-                    "message": {
-                        "id": mid,
-                        "type": "message",
-                        "role": "assistant",
-                        "model": body["model"],
-                        "content": [],
-                        "stop_reason": None,
-                        "usage": {"input_tokens": prompt, "output_tokens": 1},
-                    },
+                    "message": anthropic_message(
+                        mid, body["model"], [], None, {"input_tokens": prompt, "output_tokens": 1}
+                    ),
                 },
             )
         ]
@@ -307,17 +305,7 @@ class ToolScript:
                 for d in deltas
             ]
             events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-        events += [
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": {"output_tokens": completion},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
+        events += anthropic_stream_end(stop, completion)
         return Response(200, sse(events), {}, "text/event-stream")
 
     # -- Responses -------------------------------------------------------------------------
@@ -443,19 +431,7 @@ class ToolScript:
                     )
                 )
                 text = item["content"][0]["text"]
-                for piece in _pieces(text):
-                    events.append(
-                        (
-                            "response.output_text.delta",
-                            {
-                                "type": "response.output_text.delta",
-                                "item_id": item["id"],
-                                "output_index": index,
-                                "content_index": 0,
-                                "delta": piece,
-                            },
-                        )
-                    )
+                events += responses_text_deltas(item["id"], _pieces(text), index)
             events.append(
                 (
                     "response.output_item.done",
@@ -467,20 +443,8 @@ class ToolScript:
 
 
 def _openai_400(message: str) -> Response:
-    return Response.json(
-        {
-            "error": {
-                "message": message,
-                "type": "invalid_request_error",
-                "param": None,
-                "code": None,
-            }
-        },
-        400,
-    )
+    return openai_error(message, "invalid_request_error")
 
 
 def _anthropic_400(message: str) -> Response:
-    return Response.json(
-        {"type": "error", "error": {"type": "invalid_request_error", "message": message}}, 400
-    )
+    return anthropic_error(message, "invalid_request_error", 400)

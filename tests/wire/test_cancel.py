@@ -5,7 +5,6 @@ checked for a left-over connection, and still works."""
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import os
 import signal
@@ -20,6 +19,7 @@ from takopi_nb.wire import AsyncChatStream
 from takopi_nb.wire._pool import pool
 from tests.fakes.http import Request, Response, sse
 from tests.fakes.providers import FakeProvider
+from tests.wire.interrupts import interrupt_on_arrival
 
 WAIT = 30.0
 """Generous bound for events on a loaded machine; never a measured duration."""
@@ -34,17 +34,23 @@ class Holder:
         self.finished = threading.Event()
         self.hung_up: list[bool] = []
         self.release = threading.Event()
-        self._lock = threading.Lock()
+        self._ended = threading.Condition()
 
     def hold(self, request: Request) -> bool:
         self.arrived.set()
         hung = False
         while not self.release.is_set() and not hung:
             hung = request.wait_for_hangup(0.05)
-        with self._lock:
+        with self._ended:
             self.hung_up.append(hung)
+            self._ended.notify_all()
         self.finished.set()
         return hung
+
+    def wait_ended(self, count: int) -> None:
+        """Wait until ``count`` held requests have ended (the assertions after say how)."""
+        with self._ended:
+            self._ended.wait_for(lambda: len(self.hung_up) >= count, timeout=WAIT)
 
     def intercept(self, request: Request) -> Response | None:
         if str(request.json()["messages"][-1]["content"]).startswith("hold"):
@@ -222,31 +228,13 @@ def test_cancelling_a_streamed_achat_mid_answer_closes_it(fake: FakeProvider) ->
 def test_interrupting_chat_many_cuts_the_requests_on_the_wire(fake: FakeProvider) -> None:
     """The first 4 prompts are answered; the server holds the next 4 (all the workers) and
     interrupts the kernel when the last of them arrives: each sees its connection closed."""
-    arrived = 0
-    lock = threading.Lock()
     holder = Holder()
-
-    def intercept(request: Request) -> Response | None:
-        nonlocal arrived
-        with lock:
-            arrived += 1
-            mine = arrived
-        if mine == 8:
-            _thread.interrupt_main()
-        if mine > 4:
-            holder.hold(request)
-        return None
-
-    fake.intercept = intercept
+    fake.intercept = interrupt_on_arrival(8, stall_after=4, stall=holder.hold)
     try:
         batch = tk.resolve("p/gpt-4o-mini").chat_many(
             [f"q{i}" for i in range(100)], concurrency=4, progress=False
         )
-        for _ in range(int(WAIT / 0.05)):
-            with lock:
-                if len(holder.hung_up) == 4:
-                    break
-            threading.Event().wait(0.05)
+        holder.wait_ended(4)
     finally:
         holder.release.set()
     assert batch.interrupted
@@ -288,10 +276,7 @@ def test_cancelling_an_aembed_of_many_batches_cuts_every_batch() -> None:
 
         try:
             asyncio.run(main())
-            for _ in range(int(WAIT / 0.05)):
-                if len(holder.hung_up) == 3:
-                    break
-                threading.Event().wait(0.05)
+            holder.wait_ended(3)
         finally:
             holder.release.set()
         assert holder.hung_up == [True] * 3

@@ -10,20 +10,15 @@ import pytest
 
 import takopi_nb as tk
 from takopi_nb._errors import ProviderRequestError, ProviderTimeoutError, RateLimitError
-from takopi_nb.wire import _http as wire_http
 from tests.fakes.providers import FakeProvider
 
 REPLY = "Hello from the fake."
 
 
-@pytest.fixture(autouse=True)
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries sleep through this list instead of the clock; the jitter is fixed at its top."""
-    waits: list[float] = []
-    monkeypatch.setattr(
-        wire_http, "DEFAULT_RETRY", wire_http.RetryPolicy(sleep=waits.append, jitter=lambda: 1.0)
-    )
-    return waits
+@pytest.fixture
+def slept(no_waiting: list[float]) -> list[float]:
+    """What the retries slept, in order (conftest's no_waiting fixes the jitter at its top)."""
+    return no_waiting
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ chat_many with failures, 429s and an interrupt, cost, the usage ledger and the c
 
 from __future__ import annotations
 
-import _thread
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from takopi_nb.wire._progress import BatchProgress
 from tests.fakes.http import Request, Response
 from tests.fakes.providers import FakeProvider, openai_error
 from tests.leaks import places_with_secret
+from tests.wire.interrupts import interrupt_on_arrival
 
 KEY2 = "sk-test-second-key-9876543210zyx"
 
@@ -152,22 +152,8 @@ def test_interrupt_returns_what_finished(fake: FakeProvider) -> None:
     """The kernel's Interrupt is a KeyboardInterrupt in the main thread: after the 30th
     answer the server interrupts, then holds every later request until the batch returned."""
     add(fake, "gpt-4o-mini")
-    answered = 0
-    lock = threading.Lock()
     release = threading.Event()
-
-    def intercept(request: Request) -> Response | None:
-        nonlocal answered
-        with lock:
-            answered += 1
-            mine = answered
-        if mine == 30:
-            _thread.interrupt_main()
-        elif mine > 30:
-            release.wait(60)
-        return None
-
-    fake.intercept = intercept
+    fake.intercept = interrupt_on_arrival(30, stall_after=30, stall=lambda r: release.wait(60))
     try:
         batch = tk.resolve("p/gpt-4o-mini").chat_many(
             [f"q{i}" for i in range(200)], concurrency=4, progress=False

@@ -14,19 +14,11 @@ import pytest
 
 import takopi_nb as tk
 from takopi_nb._errors import ProviderRequestError, TakopiError
-from takopi_nb.wire import _http as wire_http
 from tests.fakes.http import Response
 from tests.fakes.providers import FakeProvider, OtherHost
 from tests.leaks import places_with_secret
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "chatgpt-account-id", "x-goog-api-key")
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        wire_http, "DEFAULT_RETRY", wire_http.RetryPolicy(sleep=lambda s: None, jitter=lambda: 1.0)
-    )
 
 
 @pytest.fixture
