@@ -37,8 +37,39 @@ CACHED_CALLS = 10_000
 MEMORY_ROUNDS = 3
 
 
+def _chat_completion(model: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "ok"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+    }
+
+
+def _anthropic_message(model: str) -> dict[str, Any]:
+    return {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+
+
 class CountingServer:
-    """A keep-alive OpenAI-compatible chat endpoint that counts TCP connections."""
+    """A keep-alive chat endpoint (OpenAI-compatible and Anthropic Messages) that counts TCP
+    connections."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
@@ -76,22 +107,10 @@ class CountingServer:
                     server.requests += 1
                 if server.delay:
                     time.sleep(server.delay)
-                reply = json.dumps(
-                    {
-                        "id": "chatcmpl-bench",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": "ok"},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
-                    }
-                ).encode()
+                if self.path.endswith("/messages"):  # Anthropic Messages (bench_frameworks)
+                    reply = json.dumps(_anthropic_message(body["model"])).encode()
+                else:
+                    reply = json.dumps(_chat_completion(body["model"])).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))

@@ -28,6 +28,7 @@ SUITES = [
     "bench_picker",
     "bench_scale",
     "bench_endpoints",
+    "bench_frameworks",
     "bench_server",
 ]
 

@@ -75,6 +75,7 @@ def test_all_met_passes_the_check(
         "bench_panel.py",
         "bench_picker.py",
         "bench_endpoints.py",
+        "bench_frameworks.py",
     ],
 )
 def test_no_suite_prints_a_target_without_comparing_it(suite: str) -> None:

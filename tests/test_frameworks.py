@@ -245,6 +245,28 @@ def test_pydantic_ai_agent_with_a_tool(
     no_leak(model, agent, caplog=caplog, capsys=capsys)
 
 
+def test_async_hand_offs_keep_connections_alive_per_event_loop(fake: FakeProvider) -> None:
+    """A lasting loop (a notebook's, pydantic-ai's run_sync) reuses one connection; each
+    asyncio.run() gets its own, never one of a closed loop."""
+    from pydantic_ai import Agent
+
+    agent = Agent(tk.resolve("p/m").pydantic_ai())
+    loop = asyncio.new_event_loop()
+    try:
+        for _ in range(3):
+            assert loop.run_until_complete(agent.run("Hi")).output == REPLY
+        on_one_loop = {r.connection for r in fake.requests_to("chat/completions")}
+        assert len(on_one_loop) == 1
+        for _ in range(2):
+            assert asyncio.run(agent.run("Hi")).output == REPLY
+        per_run = [r.connection for r in fake.requests_to("chat/completions")[3:]]
+        assert len(set(per_run)) == 2 and not on_one_loop & set(per_run)
+        assert loop.run_until_complete(agent.run("Hi")).output == REPLY  # the first loop's
+        assert fake.requests_to("chat/completions")[-1].connection in on_one_loop
+    finally:
+        loop.close()
+
+
 def test_pydantic_ai_anthropic(
     anthropic_fake: FakeProvider, caplog: pytest.LogCaptureFixture, capsys: Any
 ) -> None:

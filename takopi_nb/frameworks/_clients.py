@@ -56,20 +56,32 @@ def http_client(model: Any, *, is_async: bool, protocol: Any = None) -> Any:
 
     endpoint = endpoint_for_model(model)
     credentials = endpoint.credentials(protocol)
-    options: dict[str, Any] = {
-        "timeout": None,  # the SDKs pass their own per request
-        "event_hooks": usage_hooks(endpoint, is_async=is_async),
-    }
-    if is_async:
-        # Frameworks' run_sync() starts a new event loop per call: a kept-alive connection
-        # would belong to a closed loop. Notebooks' own loop loses only connection reuse.
-        options["limits"] = httpx.Limits(max_keepalive_connections=0)
-    if endpoint.is_codex:
-        from ._codex_transport import codex_transport
+    hooks = usage_hooks(endpoint, is_async=is_async)
+    timeout = None  # the SDKs pass their own per request
+    if not is_async:
+        return build_client(endpoint, credentials, **_transport_options(endpoint, False),
+                            timeout=timeout, event_hooks=hooks)  # fmt: skip
+    from ._loop_client import LoopLocalClient
 
-        options["transport"] = codex_transport(is_async=is_async)
-    build = build_async_client if is_async else build_client
-    return build(endpoint, credentials, **options)
+    # One SSL context for every loop's client: making one costs more than a loopback call.
+    verify = httpx.create_ssl_context()
+
+    def make() -> httpx.AsyncClient:
+        options = _transport_options(endpoint, True)
+        return build_async_client(
+            endpoint, credentials, timeout=timeout, event_hooks=hooks, verify=verify, **options
+        )
+
+    sample = make()
+    return LoopLocalClient(make, base_url=sample.base_url, headers=sample.headers, timeout=timeout)
+
+
+def _transport_options(endpoint: Any, is_async: bool) -> dict[str, Any]:
+    if not endpoint.is_codex:
+        return {}
+    from ._codex_transport import codex_transport
+
+    return {"transport": codex_transport(is_async=is_async)}
 
 
 def openai_sdk(model: Any, method: str, *, is_async: bool = True, protocol: Any = None) -> Any:

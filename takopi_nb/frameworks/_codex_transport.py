@@ -109,8 +109,8 @@ class _Sync(httpx.BaseTransport):
 
 class _Async(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
-        # No kept-alive connections: see http_client() (each run_sync() has its own loop).
-        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        # One per event loop (see _loop_client), so its connections can be kept alive.
+        self._inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         request, wanted_stream = _rewrite(request)
