@@ -688,7 +688,9 @@ class TakopiMagics(Magics):
     def _login_in_terminal(self, flow: Any, *, wait: bool) -> None:
         while flow.state == "requesting":
             time.sleep(0.05)
-        if flow.state == "waiting":
+        # A code was issued: say where to enter it, even if the flow has already moved past
+        # "waiting" while this thread slept (a busy machine, an approval made at once).
+        if flow.user_code:
             print(f"Open {flow.verification_url} and enter the code:  {flow.user_code}")
             print("(The code expires in 15 minutes or less; Ctrl-C cancels.)")
             sys.stdout.flush()

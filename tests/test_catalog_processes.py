@@ -49,8 +49,17 @@ REFRESHER = """
 import json, sys, time
 from pathlib import Path
 from takopi_nb.catalog import Catalog
-ready, go = Path(sys.argv[1]), Path(sys.argv[2])
-catalog = Catalog(auto_refresh=False)
+ready, go, asked = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+
+
+def clock():
+    # A refresh reads the clock first ("started"): once it has, the parent lets the fake answer.
+    if go.exists():
+        asked.touch()
+    return time.time()
+
+
+catalog = Catalog(auto_refresh=False, clock=clock)
 ready.touch()
 while not go.exists():
     time.sleep(0.002)
@@ -63,15 +72,19 @@ print(json.dumps({"ok": ok, "source": catalog.source, "error": catalog.last_erro
 def test_two_processes_refreshing_at_once_fetch_once_and_agree(
     server: ModelsDevServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.5  # both are waiting while the first download is under way
+    # Both refreshes have started before the fake answers: the one that does not download
+    # finds a newer download on disk. A delay instead fails when a child is late by more.
+    server.hang()
     cache_dir = Path(os.environ["TAKOPI_NB_CACHE_DIR"])
     Catalog(offline=True, auto_refresh=False)  # pre-index the bundled snapshot for both
     go = tmp_path / "go"
+    ready = [tmp_path / f"ready{n}" for n in range(2)]
+    asked = [tmp_path / f"asked{n}" for n in range(2)]
     children = []
     for n in range(2):
         children.append(
             subprocess.Popen(
-                [sys.executable, "-c", REFRESHER, str(tmp_path / f"ready{n}"), str(go)],
+                [sys.executable, "-c", REFRESHER, *(str(f) for f in (ready[n], go, asked[n]))],
                 env=env(TAKOPI_NB_CATALOG_URL=server.api_url),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -79,10 +92,14 @@ def test_two_processes_refreshing_at_once_fetch_once_and_agree(
             )
         )
     deadline = time.monotonic() + 30
-    while not all((tmp_path / f"ready{n}").exists() for n in range(2)):
+    while not all(path.exists() for path in ready):
         assert time.monotonic() < deadline, "children did not start"
         time.sleep(0.01)
     go.touch()
+    while not all(path.exists() for path in asked):
+        assert time.monotonic() < deadline + 30, "children did not refresh"
+        time.sleep(0.01)
+    server.release()
     results = []
     for child in children:
         out, err = child.communicate(timeout=60)

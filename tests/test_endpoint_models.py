@@ -276,11 +276,12 @@ def test_the_widget_loader_never_blocks_and_says_what_happened(proxy: FakeProvid
     from takopi_nb.widgets._endpoint_list import EndpointList
 
     p = add("openai", proxy.base_url, proxy.key)
-    proxy.delay = 0.5  # the answer comes after load() has returned
+    proxy.hold()  # the answer comes after load() has returned
     changes: list[str] = []
     loader = EndpointList(p, lambda: changes.append(loader.describe()))
     loader.load()
     assert loader.loading and changes == ["Asking the endpoint which models it serves…"]
+    proxy.release()
     assert loader.done.wait(60)
     assert loader.models is not None and loader.models.ids[:4] == list(PROXY_IDS)
     assert changes[-1] == "Served by this endpoint: 5 models (3 in the catalog)."
@@ -289,7 +290,6 @@ def test_the_widget_loader_never_blocks_and_says_what_happened(proxy: FakeProvid
 
     secret = "sk-wrong-key-for-the-loader-77"
     p.set_api_key(secret)
-    proxy.delay = 0.0
     loader.load()
     assert loader.done.wait(60)
     assert loader.models is None and loader.error is not None

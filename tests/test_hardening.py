@@ -548,7 +548,7 @@ def test_the_panel_offers_to_send_a_held_back_key_to_the_new_host() -> None:
         assert form.confirm_key.layout.display != "none"
         assert "held back" in form.auth_status.value
         form.test_button.click()  # the credential is not sent; said in one line, not repeated
-        assert form.test_done.wait(30)
+        assert form.test_done.wait(60)
         assert "held back until you confirm" in form.test_result.value
         assert "%takopi confirm" not in form.test_result.value
         form.confirm_key.click()

@@ -51,6 +51,9 @@ def test_running_the_quick_start_from_make_lab_leaves_git_clean(
         kernel_name="python3",
         resources={"metadata": {"path": str(copy.parent)}},  # the kernel's cwd, as in the lab
         store_widget_state=True,
+        # As Lab shows it: a streamed answer the kernel flushed in several messages on a busy
+        # machine would split "Hello from the demo server" across outputs.
+        coalesce_streams=True,
     )
     client.execute(env=kernel_env(isolated_env))
     nbformat.write(notebook, copy)  # what the lab's autosave does

@@ -104,7 +104,7 @@ def test_the_tour_runs_as_written(
     assert "the tool answered “69.8”" in out
     assert type(ns["chat"]).__name__ == "ChatOpenAI"
     chatgpt.approve()  # what the user does on the sign-in page
-    assert ns["flow"].wait(30) == "signed_in"
+    assert ns["flow"].wait(60) == "signed_in"
     cfg = tk.get_config()
     assert [p.id for p in cfg.providers] == ["openai-main", "or", "chatgpt"]
     assert cfg.default_model == "openai-main/gpt-5.2"

@@ -256,7 +256,7 @@ class JupyterServer:
         assert response.headers["Content-Type"].startswith("application/json")
         return response.json()
 
-    def stop(self, timeout: float = 10.0) -> int:
+    def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, then wait; returns the exit code (killed -9 after ``timeout``)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -780,15 +780,15 @@ def test_a_hung_fetch_does_not_hold_up_the_exit(
         home.env(own_models_dev.api_url),
         ["--TakopiServerExtension.catalog_refresh_interval=0.3"],
     )
-    own_models_dev.hang()
+    own_models_dev.hang(600)
     try:
         wait_for(
             lambda: srv.json("/takopi/api/status")["catalog_refresher"]["busy"],
             what="a fetch in flight",
         )
     finally:
-        # The fake holds the fetch for 60 s: an exit that waited for it would be SIGKILLed at 20.
-        code = srv.stop(timeout=20)
+        # The fake holds the fetch for 600 s: an exit that waited for it would be SIGKILLed.
+        code = srv.stop()
         own_models_dev.release()
     assert code == 0, srv.log()
     assert "still running at shutdown" in srv.log()

@@ -145,7 +145,7 @@ def test_countdown_is_live(cfg: tk.TakopiConfig, fake: FakeChatGPT) -> None:
         try:
             first = view.countdown_html.value
             assert "14:" in first or "15:00" in first
-            wait_for(lambda: view.countdown_html.value != first, timeout=5)
+            wait_for(lambda: view.countdown_html.value != first)
             assert view.flow.seconds_left > 0
             assert format_countdown(view.flow.seconds_left) in view.countdown_html.value
         finally:

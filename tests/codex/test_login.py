@@ -59,10 +59,10 @@ def test_pending_approve_exchange_stores_tokens_in_the_secret_store(
     assert flow.expires_at is not None and 890 < flow.expires_at - time.time() <= 900
     assert 890 < flow.seconds_left <= 900
     assert "enter the code" in flow.describe() and flow.user_code in repr(flow)
-    wait_for(lambda: len(ticks) >= 1, timeout=3)  # the countdown moves while polling
+    wait_for(lambda: len(ticks) >= 1)  # the countdown moves while polling
     assert codex.has_tokens(runtime, record) is False
     fake.approve(flow.user_code)
-    assert flow.wait(timeout=10) == "signed_in"
+    assert flow.wait(timeout=60) == "signed_in"
     assert states[-2:] == ["exchanging", "signed_in"]
     assert flow.error is None
     assert flow.account == codex.CodexAccount("ada@example.com", "plus", "acct_fake_1")
@@ -90,7 +90,7 @@ def test_server_side_expiry(fake: FakeChatGPT, runtime: Any, record: Any, flows:
     flow = login(runtime, record, flows)
     wait_for(lambda: flow.state == "waiting")
     httpx.post(f"{fake.url}/__fake__/expire", json={"user_code": flow.user_code})
-    assert flow.wait(timeout=10) == "expired"
+    assert flow.wait(timeout=60) == "expired"
     assert "expired" in (flow.error or "") and flow.user_code in (flow.error or "")
     assert not codex.has_tokens(runtime, record)
 
@@ -107,7 +107,7 @@ def test_local_fifteen_minute_deadline(fake: FakeChatGPT, runtime: Any, flows: l
     flow.start()
     wait_for(lambda: flow.state == "waiting" and fake.counts["poll"] >= 1)
     offset[0] = 15 * 60 + 1  # the server still says pending: only our clock ran out
-    assert flow.wait(timeout=10) == "expired"
+    assert flow.wait(timeout=60) == "expired"
     assert "timed out after 15 minutes" in (flow.error or "")
     assert flow.seconds_left == 0
 
@@ -116,14 +116,14 @@ def test_denial(fake: FakeChatGPT, runtime: Any, record: Any, flows: list[Any]) 
     flow = login(runtime, record, flows)
     wait_for(lambda: flow.state == "waiting")
     fake.deny(flow.user_code)
-    assert flow.wait(timeout=10) == "denied"
+    assert flow.wait(timeout=60) == "denied"
     assert "declined" in (flow.error or "")
 
 
 def test_404_at_usercode(fake: FakeChatGPT, runtime: Any, record: Any, flows: list[Any]) -> None:
     fake.usercode_status = 404
     flow = login(runtime, record, flows)
-    assert flow.wait(timeout=10) == "error"
+    assert flow.wait(timeout=60) == "error"
     assert "not enabled" in (flow.error or "")
     assert fake.counts["poll"] == 0
 
@@ -148,7 +148,7 @@ def test_login_returns_before_the_issuer_answers(
 def test_unreachable_issuer(runtime: Any, record: Any, flows: list[Any]) -> None:
     runtime.codex_issuer = "http://127.0.0.1:9"
     flow = login(runtime, record, flows)
-    assert flow.wait(timeout=10) == "error"
+    assert flow.wait(timeout=60) == "error"
     assert "Could not reach" in (flow.error or "")
 
 
@@ -212,10 +212,10 @@ def test_new_login_replaces_and_revokes_the_previous_sign_in(
     flow = login(runtime, record, flows)
     wait_for(lambda: flow.state == "waiting")
     fake.approve(flow.user_code)
-    assert flow.wait(timeout=10) == "signed_in"
+    assert flow.wait(timeout=60) == "signed_in"
     assert flow.account is not None and flow.account.account_id == "acct_fake_1"
     # The old sign-in is revoked right after the new one is shown.
-    wait_for(lambda: fake.counts["revoke"] == 1, timeout=5)
+    wait_for(lambda: fake.counts["revoke"] == 1)
     assert not fake.is_current_refresh_token(old.refresh_token)
     assert codex.account(runtime, record) == flow.account
 
@@ -253,7 +253,7 @@ def test_driver_survives_an_unexpected_exception(
 
     monkeypatch.setattr("takopi_nb.codex._driver.device_flow", broken)
     flow = login(runtime, record, flows)
-    assert flow.wait(timeout=10) == "error"
+    assert flow.wait(timeout=60) == "error"
     assert "unexpectedly (RuntimeError)" in (flow.error or "")
 
 
@@ -269,7 +269,7 @@ def test_provider_login_account_and_logout_through_the_public_api(
     flows.append(flow)
     wait_for(lambda: flow.state == "waiting")
     fake.approve(flow.user_code)
-    assert flow.wait(timeout=10) == "signed_in"
+    assert flow.wait(timeout=60) == "signed_in"
     assert provider.account == codex.CodexAccount("ada@example.com", "plus", "acct_fake_1")
     assert provider.credential_source == "oauth"
     provider.models = ["gpt-5.5"]

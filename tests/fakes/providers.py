@@ -33,7 +33,8 @@ Knobs (plain attributes): ``reply`` (the answer's chunks), ``fail_next()``
 (answer 307 to another origin), ``list_models`` (False: ``GET models`` is 404),
 ``truncate_stream`` (drop the stream before its end), ``stream_error`` (an
 error event mid-stream), ``echo_key`` (the 401 message quotes the key it got,
-as a careless proxy might), ``delay`` (seconds before answering).
+as a careless proxy might), ``hold()`` (answer nothing until ``release()``: a test
+that needs a request in flight waits on events, never on a delay).
 """
 
 from __future__ import annotations
@@ -328,8 +329,8 @@ class FakeProvider(FakeService):
         self.truncate_stream = False
         self.stream_error: dict[str, Any] | None = None
         self.echo_key = False
-        self.delay = 0.0
-        """Seconds to wait before answering an API request (for timeouts)."""
+        self._answering = threading.Event()
+        self._answering.set()
         self.intercept: Callable[[Request], Response | None] | None = None
         """Consulted for every API request before the normal answer; a Response it
         returns is sent instead (per-request failures: a 500 for one prompt, a 429
@@ -361,6 +362,21 @@ class FakeProvider(FakeService):
 
     def requests_to(self, suffix: str) -> list[Request]:
         return self._server.requests_to(self.prefix + "/" + suffix.lstrip("/"))
+
+    def hold(self) -> None:
+        """Record API requests but answer none until :meth:`release` (or :meth:`stop`).
+
+        Not a delay: on a loaded machine any delay can be shorter than the work the test
+        expects to finish before the answer arrives.
+        """
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
+
+    def stop(self) -> None:
+        self._answering.set()  # no handler thread is left waiting
+        super().stop()
 
     def fail_next(
         self,
@@ -401,8 +417,8 @@ class FakeProvider(FakeService):
 
     def _dispatch(self, request: Request) -> Response:
         response = self._route(request)
-        if self.delay:
-            time.sleep(self.delay)
+        if not self._answering.is_set():
+            self._answering.wait()
             # The client may have given up: a chunked body keeps the broken pipe quiet.
             body = response.body
             chunks = [body] if isinstance(body, bytes) else body

@@ -167,7 +167,7 @@ def test_an_unreachable_provider_is_retried_then_explained(slept: list[float]) -
 
 
 def test_a_slow_provider_times_out_without_a_retry(fake: FakeProvider, slept: list[float]) -> None:
-    fake.delay = 1.0
+    fake.hold()  # no answer at all while the call waits
     add("openai", fake, "m")
     with pytest.raises(ProviderTimeoutError) as info:
         tk.resolve("p/m").chat("hi", timeout=0.2)
