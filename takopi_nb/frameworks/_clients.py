@@ -59,24 +59,23 @@ def http_client(model: Any, *, is_async: bool, protocol: Any = None) -> Any:
     hooks = usage_hooks(endpoint, is_async=is_async)
     timeout = None  # the SDKs pass their own per request
     if not is_async:
-        return build_client(endpoint, credentials, **_transport_options(endpoint, False),
-                            timeout=timeout, event_hooks=hooks)  # fmt: skip
+        options = _transport_options(endpoint, is_async=False)
+        return build_client(endpoint, credentials, timeout=timeout, event_hooks=hooks, **options)
     from ._loop_client import LoopLocalClient
 
     # One SSL context for every loop's client: making one costs more than a loopback call.
     verify = httpx.create_ssl_context()
 
     def make() -> httpx.AsyncClient:
-        options = _transport_options(endpoint, True)
+        options = _transport_options(endpoint, is_async=True)
         return build_async_client(
             endpoint, credentials, timeout=timeout, event_hooks=hooks, verify=verify, **options
         )
 
-    sample = make()
-    return LoopLocalClient(make, base_url=sample.base_url, headers=sample.headers, timeout=timeout)
+    return LoopLocalClient(make)
 
 
-def _transport_options(endpoint: Any, is_async: bool) -> dict[str, Any]:
+def _transport_options(endpoint: Any, *, is_async: bool) -> dict[str, Any]:
     if not endpoint.is_codex:
         return {}
     from ._codex_transport import codex_transport

@@ -36,13 +36,20 @@ class _NotSent(httpx.AsyncBaseTransport):
 class LoopLocalClient(httpx.AsyncClient):
     """``httpx.AsyncClient`` whose ``send`` uses ``make()``'s client of the running loop.
 
-    ``settings`` are what ``build_request`` needs to build the same requests as those
-    clients (base URL, headers, timeout); ``make`` builds one sending client.
+    The first client is made at once: its base URL, headers and timeout are what
+    ``build_request`` needs to build the same requests, and the first loop to send uses it.
     """
 
-    def __init__(self, make: Callable[[], httpx.AsyncClient], **settings: Any) -> None:
-        super().__init__(transport=_NotSent(), **settings)
+    def __init__(self, make: Callable[[], httpx.AsyncClient]) -> None:
+        first = make()
+        super().__init__(
+            transport=_NotSent(),
+            base_url=first.base_url,
+            headers=first.headers,
+            timeout=first.timeout,
+        )
         self._make = make
+        self._unclaimed: httpx.AsyncClient | None = first
         self._lock = threading.Lock()
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._by_loop = weakref.WeakKeyDictionary()
@@ -56,7 +63,8 @@ class LoopLocalClient(httpx.AsyncClient):
                 # A closed loop's client can never send again: let it go with its loop.
                 for old in [old for old in self._by_loop if old.is_closed()]:
                     del self._by_loop[old]
-                client = self._by_loop[loop] = self._make()
+                client, self._unclaimed = self._unclaimed or self._make(), None
+                self._by_loop[loop] = client
         return client
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:

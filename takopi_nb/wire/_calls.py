@@ -18,7 +18,7 @@ from . import _responses as responses
 from ._cache import cache_key, response_cache
 from ._cancel import checkpoint
 from ._cost import usage_cost
-from ._endpoint import ApiKeyCredentials, Credentials, Endpoint, WireProtocol
+from ._endpoint import Credentials, Endpoint, WireProtocol
 from ._errors import CallContext, error_for_transport, provider_detail
 from ._gate import gate_for
 from ._http import (
@@ -332,8 +332,8 @@ def _embedding_credentials(endpoint: Endpoint) -> Credentials:
                 "proxy that serves OpenAI-style /embeddings."
             )
         # A proxy in front of Anthropic: OpenAI-style embeddings; send the key both ways.
-        return ApiKeyCredentials(endpoint.key_source(), "bearer+anthropic", endpoint.forget_key)
-    return ApiKeyCredentials(endpoint.key_source(), "bearer", endpoint.forget_key)
+        return endpoint.key_credentials("bearer+anthropic")
+    return endpoint.key_credentials("bearer")
 
 
 def _embed_batch(

@@ -135,12 +135,16 @@ class Credentials(Protocol):
         ...
 
 
+KeyStyle = Literal["bearer", "anthropic", "bearer+anthropic", "google"]
+"""How an API key is sent: ``Authorization: Bearer``, ``x-api-key``, both, ``x-goog-api-key``."""
+
+
 @dataclass(frozen=True)
 class ApiKeyCredentials:
     """An API key as ``Authorization: Bearer``, or ``x-api-key`` (Anthropic), ``x-goog-api-key``."""
 
     get_key: Callable[[], str] = field(repr=False)
-    style: Literal["bearer", "anthropic", "bearer+anthropic", "google"] = "bearer"
+    style: KeyStyle = "bearer"
     forget: Callable[[], None] | None = field(default=None, repr=False)
     """Drops a key kept in memory for the next calls, so the next ``get_key`` reads it anew."""
 
@@ -280,15 +284,17 @@ class Endpoint:
         protocol = protocol or self.protocol()
         if self.is_codex:
             return CodexCredentials(self.runtime, self.record, session_id)
-        getter = self.key_source()
-        forget = self.forget_key
         if protocol == "anthropic_messages":
-            return ApiKeyCredentials(getter, "anthropic", forget)
+            return self.key_credentials("anthropic")
         if protocol == "gemini":
-            return ApiKeyCredentials(getter, "google", forget)
-        return ApiKeyCredentials(getter, "bearer", forget)
+            return self.key_credentials("google")
+        return self.key_credentials("bearer")
 
-    def forget_key(self) -> None:
+    def key_credentials(self, style: KeyStyle) -> ApiKeyCredentials:
+        """The API key sent in ``style``, read again after a 401 (see ``ApiKeyCredentials``)."""
+        return ApiKeyCredentials(self.key_source(), style, self._forget_key)
+
+    def _forget_key(self) -> None:
         """Drop the key the runtime keeps for the next calls (see ``SecretStore.get_recent``)."""
         if self.runtime is not None:
             self.runtime.secrets.forget(self.provider_id)

@@ -24,7 +24,7 @@ from typing import Any
 
 from .._errors import MissingCredentialsError, ProviderRequestError
 from ._calls import call_context
-from ._endpoint import ApiKeyCredentials, Endpoint, endpoint_for_record
+from ._endpoint import Endpoint, endpoint_for_record
 from ._errors import CallContext
 from ._http import build_client, default_retry, send
 
@@ -148,10 +148,11 @@ def fetch_listing(
             f"the panel (%takopi providers)" + (f" or set {env}." if env else ".")
         )
     if record.type == "anthropic":
-        style = "bearer+anthropic" if endpoint.overridden else "anthropic"
-        credentials: Any = ApiKeyCredentials(endpoint.key_source(), style, endpoint.forget_key)  # type: ignore[arg-type]
+        credentials = endpoint.key_credentials(
+            "bearer+anthropic" if endpoint.overridden else "anthropic"
+        )
     else:
-        credentials = ApiKeyCredentials(endpoint.key_source(), "bearer", endpoint.forget_key)
+        credentials = endpoint.key_credentials("bearer")
     models: list[ListedModel] = []
     with build_client(endpoint, credentials, timeout=timeout) as client:
         if record.type != "anthropic":
