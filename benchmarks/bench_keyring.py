@@ -46,7 +46,7 @@ def measure() -> dict[str, float]:
     figures["kept"] = per_call_ms(lambda: m.chat("hi"), CALLS)
     _secrets.RECENT_SECONDS = 0.0
     figures["every_call"] = per_call_ms(lambda: m.chat("hi"), CALLS)
-    cfg.runtime.secrets._backend_choice = "file"  # the same calls, key in the file store
+    cfg.secret_backend = "file"  # the same calls, key in the file store
     cfg.add_provider("openai", id="f", base_url=server.base_url, api_key=key, models=["m"])
     assert cfg.get("f").credential_source == "file", cfg.get("f").credential_source
     f = tk.resolve("f/m")
